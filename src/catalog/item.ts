@@ -1,0 +1,41 @@
+/** One catalog item, validated. Field names follow the plan's staging table. */
+export interface CatalogItem {
+  itemId: string;
+  description: string;
+  brand: string;
+  category: string;
+  imageUrl: string;
+  tags: string[];
+  /** Upstream's own change marker; when present a new value forces a re-embed even if the text is unchanged. */
+  metadataVersion: string | null;
+  orgId: string;
+  namespace: string;
+}
+
+/** Where a row came from, for error messages an operator can act on: `catalog.csv:17`. */
+export interface RowRef {
+  source: string;
+  /** 1-based line (JSONL, CSV data row counting the header as line 1) or row number (Parquet, Postgres). */
+  line: number;
+}
+
+export interface RowRejection {
+  ref: RowRef;
+  /** The item id when the row had a usable one. */
+  itemId: string | null;
+  /** The first offending field, e.g. `description`; `row` when the row itself cannot be parsed. */
+  field: string;
+  reason: string;
+  /** The raw row as read, kept so an operator can fix and replay it (nothing is lost). */
+  raw: unknown;
+}
+
+export type RowResult =
+  | { ok: true; item: CatalogItem; ref: RowRef }
+  | { ok: false; rejection: RowRejection };
+
+/** Defaults applied to rows that do not carry their own `org_id` / `namespace`. */
+export interface RowDefaults {
+  orgId: string;
+  namespace: string;
+}

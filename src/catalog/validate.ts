@@ -1,0 +1,220 @@
+/**
+ * Row validation shared by every catalog reader: one raw row (a parsed JSON object, a CSV record,
+ * a Parquet row, a Postgres row) in, a validated CatalogItem or a RowRejection out. Never throws.
+ *
+ * Plain checks rather than a schema library so every reason reads like `brand must be a string, got number`.
+ */
+import { accessSync, constants as fsConstants, statSync, type Stats } from 'node:fs';
+
+import { errorMessage, SourceError } from '../errors.js';
+import type { CatalogItem, RowDefaults, RowRef, RowResult } from './item.js';
+
+export const ITEM_ID_MAX_LENGTH = 512;
+export const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+/** Any 8-4-4-4-12 hex UUID (what Postgres' uuid type accepts in canonical form); version/variant not checked. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const REQUIRED_TEXT_FIELDS = ['description', 'brand', 'category', 'image_url'] as const;
+
+/** A human name for the type of a value, for `got …` in reasons. */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof Date) return 'date';
+  if (value instanceof Uint8Array) return 'bytes';
+  return typeof value;
+}
+
+/** A short, quoted rendering of a value for reasons (long values are cut). */
+function quote(value: string, max = 80): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return JSON.stringify(cut);
+}
+
+class FieldError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {}
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null;
+}
+
+function parseItemId(value: unknown): string {
+  if (isAbsent(value)) throw new FieldError('item_id', 'item_id is missing');
+  let id: string;
+  if (typeof value === 'string') {
+    id = value.trim();
+  } else if (typeof value === 'bigint') {
+    id = value.toString(10);
+  } else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) {
+      throw new FieldError('item_id', `item_id must be a string or an integer, got non-integer number ${value}`);
+    }
+    if (!Number.isSafeInteger(value)) {
+      throw new FieldError('item_id', `item_id must be a string or an integer, got number ${value} beyond the safe integer range (send it as a string)`);
+    }
+    id = value.toString(10);
+  } else {
+    throw new FieldError('item_id', `item_id must be a string or an integer, got ${describeType(value)}`);
+  }
+  if (id.length === 0) throw new FieldError('item_id', 'item_id is empty');
+  if (id.length > ITEM_ID_MAX_LENGTH) {
+    throw new FieldError('item_id', `item_id is too long: ${id.length} characters (max ${ITEM_ID_MAX_LENGTH})`);
+  }
+  return id;
+}
+
+function parseRequiredText(field: string, value: unknown): string {
+  if (isAbsent(value)) throw new FieldError(field, `${field} is missing`);
+  if (typeof value !== 'string') throw new FieldError(field, `${field} must be a string, got ${describeType(value)}`);
+  const text = value.trim();
+  if (text.length === 0) throw new FieldError(field, `${field} is empty`);
+  return text;
+}
+
+function splitTags(list: string): string[] {
+  return list
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+}
+
+function parseTags(value: unknown): string[] {
+  if (isAbsent(value)) return [];
+  if (typeof value === 'string') return splitTags(value);
+  if (Array.isArray(value)) {
+    const tags: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const tag: unknown = value[i];
+      if (tag === null || tag === undefined) continue;
+      if (typeof tag !== 'string') throw new FieldError('tags', `tags[${i}] must be a string, got ${describeType(tag)}`);
+      const trimmed = tag.trim();
+      if (trimmed.length > 0) tags.push(trimmed);
+    }
+    return tags;
+  }
+  throw new FieldError('tags', `tags must be an array of strings or a comma-separated string, got ${describeType(value)}`);
+}
+
+function parseMetadataVersion(value: unknown): string | null {
+  if (isAbsent(value)) return null;
+  if (typeof value === 'string') {
+    const v = value.trim();
+    return v.length === 0 ? null : v;
+  }
+  if (typeof value === 'bigint') return value.toString(10);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new FieldError('metadata_version', `metadata_version must be a finite number, got ${value}`);
+    return String(value);
+  }
+  throw new FieldError('metadata_version', `metadata_version must be a string or a number, got ${describeType(value)}`);
+}
+
+/** Optional string field: absent, null or blank → undefined (use the default); otherwise trimmed string. */
+function optionalString(field: string, value: unknown): string | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string') throw new FieldError(field, `${field} must be a string, got ${describeType(value)}`);
+  const v = value.trim();
+  return v.length === 0 ? undefined : v;
+}
+
+function parseOrgId(value: unknown, fallback: string): string {
+  const v = optionalString('org_id', value);
+  if (v === undefined) return fallback;
+  if (!UUID_PATTERN.test(v)) throw new FieldError('org_id', `org_id is not a UUID: ${quote(v)}`);
+  return v.toLowerCase();
+}
+
+function parseNamespace(value: unknown, fallback: string): string {
+  const v = optionalString('namespace', value);
+  if (v === undefined) return fallback;
+  if (!NAMESPACE_PATTERN.test(v)) {
+    throw new FieldError(
+      'namespace',
+      `namespace is not valid: ${quote(v)} (lowercase letters, digits, '_', '.', '-'; starts with a letter or digit; at most 63 characters)`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Validate one raw row. `raw` is expected to be a plain object keyed by column name
+ * (`item_id, description, brand, category, image_url`, optional `tags, metadata_version, org_id, namespace`);
+ * unknown extra keys are ignored.
+ */
+export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): RowResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return {
+      ok: false,
+      rejection: { ref, itemId: null, field: 'row', reason: `row is not an object, got ${describeType(raw)}`, raw },
+    };
+  }
+  const row = raw as Record<string, unknown>;
+  let itemId: string | null = null;
+  try {
+    itemId = parseItemId(row['item_id']);
+    const [description, brand, category, imageUrl] = REQUIRED_TEXT_FIELDS.map((f) => parseRequiredText(f, row[f])) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const item: CatalogItem = {
+      itemId,
+      description,
+      brand,
+      category,
+      imageUrl,
+      tags: parseTags(row['tags']),
+      metadataVersion: parseMetadataVersion(row['metadata_version']),
+      orgId: parseOrgId(row['org_id'], defaults.orgId),
+      namespace: parseNamespace(row['namespace'], defaults.namespace),
+    };
+    return { ok: true, item, ref };
+  } catch (err) {
+    if (err instanceof FieldError) {
+      return { ok: false, rejection: { ref, itemId, field: err.field, reason: err.reason, raw } };
+    }
+    // A bug or an exotic value (e.g. a throwing getter) — still a rejection, never a throw.
+    return {
+      ok: false,
+      rejection: { ref, itemId, field: 'row', reason: `row could not be validated: ${err instanceof Error ? err.message : String(err)}`, raw },
+    };
+  }
+}
+
+/** Build a rejection for a row that could not even be parsed (bad JSON, wrong column count). */
+export function rowRejection(ref: RowRef, reason: string, raw: unknown, itemId: string | null = null): RowResult {
+  return { ok: false, rejection: { ref, itemId, field: 'row', reason, raw } };
+}
+
+/**
+ * Check that a catalog file exists and is a readable regular file; returns its size in bytes.
+ * Shared by the file readers so a missing or unreadable file is a SourceError naming the path up front.
+ */
+export function statCatalogFile(path: string): number {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : errorMessage(err);
+    throw new SourceError(`cannot read catalog file ${path}: ${why}`, { path }, { cause: err });
+  }
+  if (!stats.isFile()) throw new SourceError(`cannot read catalog file ${path}: not a regular file`, { path });
+  try {
+    accessSync(path, fsConstants.R_OK);
+  } catch (err) {
+    throw new SourceError(`cannot read catalog file ${path}: ${errorMessage(err)}`, { path }, { cause: err });
+  }
+  return stats.size;
+}
+
+/** Wrap an error raised while streaming a file into a SourceError naming the path (SourceErrors pass through). */
+export function fileReadError(path: string, err: unknown, what = 'cannot read catalog file'): SourceError {
+  if (err instanceof SourceError) return err;
+  return new SourceError(`${what} ${path}: ${errorMessage(err)}`, { path }, { cause: err });
+}

@@ -1,0 +1,74 @@
+/** Human-readable output of the CLI; `--json` bypasses all of this. */
+import type { RunSummary } from '../pipeline/run.js';
+import type { Candidate } from '../retrieve/similar.js';
+import type { FailureRow } from '../store/failures.js';
+import type { VersionSummary } from '../store/versions.js';
+
+const clip = (text: string | null, n: number) => {
+  if (!text) return '';
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > n ? `${oneLine.slice(0, n - 1)}…` : oneLine;
+};
+
+export function formatSummary(s: RunSummary): string {
+  const rows: Array<[string, string | number]> = [
+    ['run', s.run_id],
+    ['version', `${s.version} (${s.provider}/${s.model}, ${s.dims}-d, ${s.modality})`],
+    ['items seen', s.items_seen],
+    ['embedded', s.embedded],
+    ['skipped (unchanged)', s.skipped_unchanged],
+    ['rejected rows', s.rejected],
+    ['failed items', s.failed],
+    ['failure rate', `${(s.failure_rate * 100).toFixed(2)}%${s.alert ? '  ⚠ above threshold' : ''}`],
+    ['duplicates', s.duplicates],
+    ['chunks', s.chunks],
+    ['api calls', s.api_calls],
+    ['tokens', s.tokens],
+    ['latency mean / p95', `${s.latency_ms_mean} ms / ${s.latency_ms_p95} ms`],
+    ['wall', `${s.wall_s} s (${s.items_per_s} items/s)`],
+    ['parquet parts', `${s.parquet_parts} → ${s.objects_url}`],
+    ['database', s.database],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  if (s.rejected + s.failed > 0) lines.push('', '  see them with: itemvec failures list');
+  return ['itemvec run finished', ...lines].join('\n');
+}
+
+export function formatCandidates(title: string, candidates: Candidate[]): string {
+  if (candidates.length === 0) return `${title}\n  (no neighbours)`;
+  const lines = candidates.map(
+    (c, i) =>
+      `  ${String(i + 1).padStart(2)}. ${c.score.toFixed(4)}  ${c.item_id.padEnd(12)} ${c.brand ?? ''} · ${c.category ?? ''} — ${clip(c.description, 70)}`,
+  );
+  return [title, ...lines].join('\n');
+}
+
+export function formatVersions(list: VersionSummary[]): string {
+  if (list.length === 0) return 'no embedding versions yet; run `itemvec run` first';
+  const header = ['namespace', 'modality', 'version', 'status', 'rows', 'provider/model', 'dims', 'created'];
+  const rows = list.map((v) => [v.namespace, v.modality, v.version, v.status, String(v.rows), `${v.provider}/${v.model}`, String(v.dims), v.createdAt.toISOString()]);
+  return table(header, rows);
+}
+
+export function formatFailures(list: FailureRow[]): string {
+  if (list.length === 0) return 'no failures recorded';
+  const header = ['item / row', 'stage', 'error', 'field', 'message', 'version', 'attempts', 'last seen'];
+  const rows = list.map((f) => [
+    f.item_id ?? f.source_ref ?? f.failure_key,
+    f.stage,
+    f.error_class,
+    f.field ?? '',
+    clip(f.message, 60),
+    f.version,
+    String(f.attempts),
+    new Date(f.last_seen).toISOString(),
+  ]);
+  return table(header, rows);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+/**
+ * The `itemvec` command line: a thin layer over the library (src/index.ts). Every command prints
+ * human-readable text, or one JSON object with --json; logs go to stderr as JSON lines.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type ConfigInput } from '../config.js';
+import { createProvider } from '../embed/index.js';
+import { ExitCode, ItemvecError, ConfigError, errorMessage } from '../errors.js';
+import { createLogger } from '../log.js';
+import { runEmbeddingJob } from '../pipeline/run.js';
+import { parseBlendEmbeddingVersion } from '../retrieve/version.js';
+import { search, similar } from '../retrieve/similar.js';
+import { openDb, type Db } from '../store/db.js';
+import { getCatalogItem } from '../store/embeddings.js';
+import { listFailures } from '../store/failures.js';
+import { migrate } from '../store/migrations.js';
+import { listVersions } from '../store/versions.js';
+import { formatCandidates, formatFailures, formatSummary, formatVersions } from './format.js';
+import { createProgressReporter } from './progress.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  success                       4  database (connection, migration, pgvector missing)
+  1  unexpected error              5  embedding provider (auth, quota, model)
+  2  usage, configuration, or not found
+  3  catalog source unreadable     6  run finished with failure rate above the alert threshold
+                                   7  object storage`;
+
+const ENVIRONMENT = `
+Environment:
+  ITEMVEC_HOME          data folder for the embedded database and objects (default ./.itemvec)
+  DATABASE_URL          postgres://… server with pgvector ≥ 0.8 (default: embedded PGlite)
+  ITEMVEC_PROVIDER      local | openai | onnx          ITEMVEC_MODEL, ITEMVEC_DIMS
+  OPENAI_API_KEY        key for --provider openai      OPENAI_BASE_URL  any OpenAI-compatible server
+  ITEMVEC_LOCAL_MODEL_DIR  model folder for --provider onnx (or a vendored USE model for local)
+  ITEMVEC_OBJECTS_URL   file:///dir or s3://bucket/prefix    ITEMVEC_S3_ENDPOINT  MinIO/R2 endpoint
+  ITEMVEC_ORG_ID, ITEMVEC_NAMESPACE, ITEMVEC_VERSION, ITEMVEC_PROMPT_TEMPLATE, ITEMVEC_CONFIG
+  BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
+  ITEMVEC_LOG_LEVEL     debug | info | warn | error (default info)`;
+
+interface CommonOptions {
+  config?: string;
+  home?: string;
+  org?: string;
+  namespace?: string;
+  version?: string;
+  json?: boolean;
+}
+
+interface ProviderFlags {
+  provider?: 'local' | 'openai' | 'onnx';
+  model?: string;
+  dims?: number;
+  baseUrl?: string;
+  concurrency?: number;
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'JSON config file (also ITEMVEC_CONFIG)')
+    .option('--home <dir>', 'data folder (also ITEMVEC_HOME)')
+    .option('--org <uuid>', 'organisation id (also ITEMVEC_ORG_ID)')
+    .option('--namespace <name>', 'namespace (also ITEMVEC_NAMESPACE; default "default")')
+    .option('--json', 'print one JSON object instead of text');
+}
+
+function withProvider(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--provider <name>', 'embedding provider (also ITEMVEC_PROVIDER)').choices(['local', 'openai', 'onnx']))
+    .option('--model <name>', 'model name (also ITEMVEC_MODEL)')
+    .option('--dims <n>', 'vector size, e.g. 1024 to shorten text-embedding-3-large (also ITEMVEC_DIMS)', positiveInt('--dims'))
+    .option('--base-url <url>', 'OpenAI-compatible server URL (also OPENAI_BASE_URL)')
+    .option('--concurrency <n>', 'requests in flight (default 10 for openai)', positiveInt('--concurrency'));
+}
+
+function configFrom(opts: CommonOptions & ProviderFlags & { index?: boolean }) {
+  const overrides: ConfigInput = {
+    home: opts.home,
+    orgId: opts.org,
+    namespace: opts.namespace,
+    version: opts.version,
+    embed: { provider: opts.provider, model: opts.model, dims: opts.dims, baseURL: opts.baseUrl, concurrency: opts.concurrency },
+    run: opts.index === false ? { createIndex: false } : {},
+  };
+  return loadConfig({ file: opts.config, overrides });
+}
+
+async function withDb<T>(config: ReturnType<typeof loadConfig>, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const print = (json: boolean | undefined, value: unknown, text: () => string) => {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
+};
+
+export function buildProgram(): Command {
+  const program = new Command('itemvec')
+    .description('Turn a retail catalog into embeddings in Postgres + pgvector and find similar items.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText('after', `${ENVIRONMENT}\n${EXIT_CODES}`);
+
+  withProvider(withCommon(program.command('run')))
+    .description('generate_product_embeddings: embed new or changed catalog items and load them')
+    .option('--catalog <file>', 'catalog file: .jsonl/.ndjson, .csv or .parquet')
+    .option('--source <url>', 'postgres:// URL of a staging database (with --table)')
+    .option('--table <name>', 'staging table, e.g. analytics.catalog_features_raw')
+    .option('--version <name>', 'embedding version to write (also ITEMVEC_VERSION; default v1)')
+    .option('--no-index', 'do not create the HNSW index after loading')
+    .option('--no-progress', 'no progress bar or progress log lines')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  itemvec run --catalog samples/catalog.jsonl
+  itemvec run --catalog items.parquet --namespace electronics --version v2 --json
+  itemvec run --source postgres://etl@warehouse/analytics --table analytics.catalog_features_raw
+  OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --model text-embedding-3-large --version v3
+${EXIT_CODES}`,
+    )
+    .action(async (opts: CommonOptions & ProviderFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean }) => {
+      if (Boolean(opts.catalog) === Boolean(opts.source)) throw new ConfigError('give either --catalog FILE or --source URL --table NAME');
+      if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
+      const config = configFrom(opts);
+      const logger = createLogger();
+      const progress = createProgressReporter(logger, opts.progress && !opts.json);
+      const summary = await runEmbeddingJob({
+        config,
+        source: opts.catalog ? { kind: 'file', path: opts.catalog } : { kind: 'postgres', url: opts.source!, table: opts.table! },
+        logger,
+        onProgress: (p) => progress.update(p),
+      }).finally(() => progress.stop());
+      print(opts.json, summary, () => formatSummary(summary));
+      if (summary.alert) process.exitCode = ExitCode.failureRate;
+    });
+
+  withCommon(program.command('similar'))
+    .description('print the items most similar to ITEM_ID, with cosine similarity')
+    .argument('<item_id>', 'the item to find neighbours for')
+    .option('--k <n>', 'how many neighbours', positiveInt('--k'), 10)
+    .option('--version <name>', 'embedding version (default: BLEND_EMBEDDING_VERSION, then the active version)')
+    .addOption(new Option('--modality <m>', 'text or image').choices(['text', 'image']).default('text'))
+    .addHelpText('after', '\nExamples:\n  itemvec similar sku-00001\n  itemvec similar sku-00402 --k 5 --version v2 --json')
+    .action(async (itemId: string, opts: CommonOptions & { k: number; modality: 'text' | 'image' }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const result = await similar(db, {
+          orgId: config.orgId,
+          namespace: config.namespace,
+          itemId,
+          k: opts.k,
+          modality: opts.modality,
+          version: opts.version,
+          blend: parseBlendEmbeddingVersion(process.env.BLEND_EMBEDDING_VERSION),
+        });
+        const self = opts.json ? null : await getCatalogItem(db, config.orgId, config.namespace, itemId);
+        print(opts.json, { item_id: itemId, version: result.version.version, candidates: result.candidates }, () =>
+          formatCandidates(`Similar to ${itemId}${self ? ` (${self.brand} · ${self.category})` : ''} — version ${result.version.version}`, result.candidates),
+        );
+      });
+    });
+
+  withProvider(withCommon(program.command('search')))
+    .description('embed TEXT with the version\'s model and print the nearest items')
+    .argument('<text>', 'free text, e.g. "waterproof hiking boots"')
+    .option('--k <n>', 'how many results', positiveInt('--k'), 10)
+    .option('--version <name>', 'embedding version (default: BLEND_EMBEDDING_VERSION, then the active version)')
+    .addHelpText('after', '\nExamples:\n  itemvec search "waterproof hiking boots"\n  itemvec search "espresso machine" --k 3 --json')
+    .action(async (text: string, opts: CommonOptions & ProviderFlags & { k: number }) => {
+      const config = configFrom(opts);
+      const provider = await createProvider(config.embed.provider, { ...config.embed });
+      try {
+        await withDb(config, async (db) => {
+          const result = await search(db, {
+            orgId: config.orgId,
+            namespace: config.namespace,
+            text,
+            provider,
+            k: opts.k,
+            version: opts.version,
+            blend: parseBlendEmbeddingVersion(process.env.BLEND_EMBEDDING_VERSION),
+          });
+          print(opts.json, { query: text, version: result.version.version, candidates: result.candidates }, () =>
+            formatCandidates(`Nearest to "${text}" — version ${result.version.version}`, result.candidates),
+          );
+        });
+      } finally {
+        await provider.close();
+      }
+    });
+
+  const versions = program.command('versions').description('embedding versions');
+  withCommon(versions.command('list'))
+    .description('list embedding versions with their status and row counts')
+    .addHelpText('after', '\nExamples:\n  itemvec versions list\n  itemvec versions list --json')
+    .action(async (opts: CommonOptions) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const list = await listVersions(db, config.orgId);
+        print(opts.json, list, () => formatVersions(list));
+      });
+    });
+
+  const failures = program.command('failures').description('rows and items a run could not embed (dead letters)');
+  withCommon(failures.command('list'))
+    .description('list recorded failures, newest first: which item or row, which field, why')
+    .option('--run <run_id>', 'only failures last seen in this run')
+    .option('--version <name>', 'only this version')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 100)
+    .addHelpText('after', '\nExamples:\n  itemvec failures list\n  itemvec failures list --run 1b4e… --json')
+    .action(async (opts: CommonOptions & { run?: string; limit: number }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const list = await listFailures(db, { orgId: config.orgId, namespace: opts.namespace, version: opts.version, runId: opts.run, limit: opts.limit });
+        print(opts.json, list, () => formatFailures(list));
+      });
+    });
+
+  withCommon(program.command('migrate'))
+    .description('create or upgrade the schema (every command also does this at start)')
+    .addHelpText('after', '\nExamples:\n  DATABASE_URL=postgres://app@db/catalog itemvec migrate')
+    .action(async (opts: CommonOptions) => {
+      const config = configFrom(opts);
+      const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+      try {
+        const applied = await migrate(db);
+        print(opts.json, { database: db.location, applied }, () => `schema up to date on ${db.location} (applied: ${applied.join(', ') || 'none'})`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ItemvecError) {
+      process.stderr.write(`itemvec: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`itemvec: unexpected error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
+      process.exitCode = ExitCode.unexpected;
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,337 @@
+/**
+ * OpenAI embedding provider: the official `openai` SDK against api.openai.com or any
+ * OpenAI-compatible server (Azure OpenAI v1, vLLM, Ollama, TEI, LiteLLM…) via `baseURL`.
+ */
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
+import { ConfigError, ProviderError, type ErrorContext } from '../errors.js';
+import { cl100kTokenizer } from './cl100k.js';
+import type { EmbeddingProvider, EmbedResponse, ProviderOptions } from './provider.js';
+
+export interface OpenAIModelInfo {
+  /** Native output size. */
+  readonly dims: number;
+  /** Whether the model accepts the `dimensions` parameter (Matryoshka shortening). */
+  readonly shortenable: boolean;
+}
+
+/** Per-model defaults for OpenAI's embedding models. */
+export const OPENAI_EMBEDDING_MODELS: Readonly<Record<string, OpenAIModelInfo>> = {
+  'text-embedding-3-large': { dims: 3072, shortenable: true },
+  'text-embedding-3-small': { dims: 1536, shortenable: true },
+  'text-embedding-ada-002': { dims: 1536, shortenable: false },
+};
+
+export const OPENAI_DEFAULT_MODEL = 'text-embedding-3-large';
+
+/** API limits (https://platform.openai.com/docs/api-reference/embeddings/create). */
+export const OPENAI_LIMITS = {
+  /** The API allows 8,192 tokens per input; we keep one token of headroom. */
+  maxInputTokens: 8191,
+  maxBatchInputs: 2048,
+  maxBatchTokens: 300_000,
+} as const;
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_CONCURRENCY = 10;
+
+export async function createOpenAIProvider(opts: ProviderOptions): Promise<EmbeddingProvider> {
+  const apiKey = opts.apiKey;
+  if (!apiKey) {
+    throw new ConfigError('the openai provider needs an API key: set OPENAI_API_KEY');
+  }
+  const model = opts.model ?? OPENAI_DEFAULT_MODEL;
+  const { dims, dimensions } = resolveDims(model, opts.dims);
+  const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs, DEFAULT_TIMEOUT_MS);
+  const maxRetries = nonNegativeInt('maxRetries', opts.maxRetries, DEFAULT_MAX_RETRIES);
+
+  // Retries are owned by the SDK for now: it retries connection errors, timeouts, 408, 409, 429
+  // and 5xx up to `maxRetries` times with exponential backoff (0.5 s doubling, capped at 8 s,
+  // up to 25 % jitter) and sleeps for `retry-after-ms` / `retry-after` when the server sends them.
+  // `timeout` is per attempt, so a call may take up to (maxRetries + 1) × timeoutMs plus backoff.
+  const client = new OpenAI({
+    apiKey,
+    baseURL: opts.baseURL, // undefined → the SDK's default (OPENAI_BASE_URL, else api.openai.com/v1)
+    timeout: timeoutMs,
+    maxRetries,
+    fetch: fetchNoQuotaRetry,
+  });
+  const endpoint = describeEndpoint(client.baseURL);
+
+  const redact = (text: string): string =>
+    // Never echo the key: the exact key, and the masked `sk-abc***xyz` form OpenAI puts in 401s.
+    text.split(apiKey).join('[redacted]').replace(/\bsk-[\w*.-]+/g, 'sk-[redacted]');
+
+  function toProviderError(err: unknown): ProviderError {
+    if (err instanceof ProviderError) return err;
+    const context: ErrorContext = { model, endpoint };
+    if (err instanceof APIUserAbortError) {
+      return new ProviderError('ABORTED', 'embedding request aborted', { fatal: false, context, cause: err });
+    }
+    // APIConnectionTimeoutError extends APIConnectionError, which extends APIError (status undefined).
+    if (err instanceof APIConnectionTimeoutError) {
+      return new ProviderError(
+        'UNAVAILABLE',
+        `embedding request to ${endpoint} timed out after ${timeoutMs} ms (${maxRetries} retries)`,
+        { fatal: false, context, cause: err },
+      );
+    }
+    if (err instanceof APIConnectionError) {
+      return new ProviderError('UNAVAILABLE', `cannot reach ${endpoint}: ${redact(connectionDetail(err))}`, {
+        fatal: false,
+        context,
+        cause: err,
+      });
+    }
+    if (err instanceof APIError && typeof err.status === 'number') {
+      const status = err.status;
+      context.status = status;
+      if (err.requestID) context.requestId = err.requestID;
+      const serverMessage = redact(serverMessageOf(err));
+      if (status === 401 || status === 403) {
+        // No `cause`: the SDK error carries the server's unredacted message.
+        return new ProviderError(
+          'AUTH',
+          `OpenAI rejected the credentials (HTTP ${status}): check OPENAI_API_KEY and the base URL (${endpoint}). ` +
+            `Server said: ${serverMessage}`,
+          { fatal: true, context },
+        );
+      }
+      const code = typeof err.code === 'string' ? err.code : undefined;
+      const type = typeof err.type === 'string' ? err.type : undefined;
+      if (status === 429 && (code === 'insufficient_quota' || type === 'insufficient_quota')) {
+        return new ProviderError(
+          'QUOTA',
+          'OpenAI quota exhausted (HTTP 429 insufficient_quota): check the plan and billing of this API key. ' +
+            serverMessage,
+          { fatal: true, context, cause: err },
+        );
+      }
+      if (status === 404) {
+        return new ProviderError(
+          'MODEL_NOT_FOUND',
+          `model "${model}" not found at ${endpoint} (HTTP 404): check the model name and base URL. ${serverMessage}`,
+          { fatal: true, context, cause: err },
+        );
+      }
+      if (status === 429) {
+        const retryAfterMs = retryAfterMsOf(err.headers);
+        if (retryAfterMs !== undefined) context.retryAfterMs = retryAfterMs;
+        return new ProviderError('RATE_LIMITED', `rate limited by ${endpoint} (HTTP 429): ${serverMessage}`, {
+          fatal: false,
+          context,
+          cause: err,
+        });
+      }
+      if (status === 408 || status === 409 || status >= 500) {
+        return new ProviderError('UNAVAILABLE', `${endpoint} failed (HTTP ${status}): ${serverMessage}`, {
+          fatal: false,
+          context,
+          cause: err,
+        });
+      }
+      // 400 and the other 4xx (413, 422…): this batch is wrong, the next one may be fine.
+      return new ProviderError('BAD_REQUEST', `OpenAI rejected the request (HTTP ${status}): ${serverMessage}`, {
+        fatal: false,
+        context,
+        cause: err,
+      });
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new ProviderError('UNAVAILABLE', `embedding request failed: ${redact(message)}`, {
+      fatal: false,
+      context,
+      cause: err,
+    });
+  }
+
+  async function embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResponse> {
+    if (texts.length === 0) return { vectors: [], tokens: 0 };
+    let result;
+    try {
+      result = await client.embeddings
+        .create(
+          {
+            model,
+            input: texts,
+            // Passing encoding_format explicitly makes the SDK hand back the raw base64 strings; when
+            // it is omitted the SDK requests base64 itself and converts every vector to number[].
+            encoding_format: 'base64',
+            ...(dimensions !== undefined ? { dimensions } : {}),
+          },
+          { signal: options?.signal },
+        )
+        .withResponse();
+    } catch (err) {
+      throw toProviderError(err);
+    }
+    const { data: body, response } = result;
+    const context: ErrorContext = { model, endpoint, status: response.status };
+    const requestId = response.headers.get('x-request-id');
+    if (requestId) context.requestId = requestId;
+
+    const items = Array.isArray(body?.data) ? [...body.data] : [];
+    if (items.length !== texts.length) {
+      throw new ProviderError(
+        'BAD_RESPONSE',
+        `${endpoint} returned ${items.length} embeddings for ${texts.length} inputs`,
+        { fatal: false, context },
+      );
+    }
+    items.sort((a, b) => a.index - b.index);
+    const vectors = items.map((item, i) => {
+      if (item.index !== i) {
+        const message = `${endpoint} returned embedding indexes that are not 0..${texts.length - 1}`;
+        throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
+      }
+      // The SDK types `embedding` as number[]; with encoding_format 'base64' it is a string. Some
+      // compatible servers ignore encoding_format and send floats anyway: accept both.
+      const raw: unknown = item.embedding;
+      const vector =
+        typeof raw === 'string' ? decodeFloat32Base64(raw) : Array.isArray(raw) ? Float32Array.from(raw) : undefined;
+      if (!vector) {
+        const message = `${endpoint} returned an embedding that is neither base64 nor an array`;
+        throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
+      }
+      if (vector.length !== dims) {
+        throw new ProviderError(
+          'DIMS_MISMATCH',
+          `model "${model}" returned ${vector.length}-dimensional vectors but ${dims} were expected: ` +
+            `set dims to the model's output size`,
+          { fatal: true, context: { ...context, expected: dims, actual: vector.length } },
+        );
+      }
+      return vector;
+    });
+
+    const usage = body.usage;
+    const tokens =
+      usage?.total_tokens ?? usage?.prompt_tokens ?? texts.reduce((n, t) => n + cl100kTokenizer.encode(t).length, 0);
+    return { vectors, tokens };
+  }
+
+  return {
+    name: 'openai',
+    model,
+    dims,
+    maxInputTokens: OPENAI_LIMITS.maxInputTokens,
+    maxBatchInputs: positiveInt('maxBatchInputs', opts.maxBatchInputs, OPENAI_LIMITS.maxBatchInputs),
+    maxBatchTokens: positiveInt('maxBatchTokens', opts.maxBatchTokens, OPENAI_LIMITS.maxBatchTokens),
+    concurrency: positiveInt('concurrency', opts.concurrency, DEFAULT_CONCURRENCY),
+    tokenizer: cl100kTokenizer,
+    embed,
+    close: async () => {},
+  };
+}
+
+/**
+ * Output size and the `dimensions` parameter to send. Known models default to their native size;
+ * 3-* models may be shortened. For a model we do not know (a compatible server's own model, an
+ * Azure deployment name) `dims` is required and taken as its output size; `dimensions` is not sent.
+ */
+function resolveDims(model: string, dims: number | undefined): { dims: number; dimensions?: number } {
+  if (dims !== undefined && (!Number.isInteger(dims) || dims < 1)) {
+    throw new ConfigError(`dims must be a positive integer, got ${dims}`, { field: 'dims' });
+  }
+  const info = OPENAI_EMBEDDING_MODELS[model];
+  if (!info) {
+    if (dims === undefined) {
+      throw new ConfigError(`unknown OpenAI embedding model "${model}": set dims to its output size`, {
+        field: 'dims',
+      });
+    }
+    return { dims };
+  }
+  if (dims === undefined) return { dims: info.dims };
+  if (dims > info.dims) {
+    throw new ConfigError(`dims ${dims} exceeds ${model}'s native ${info.dims} dimensions`, { field: 'dims' });
+  }
+  if (!info.shortenable) {
+    if (dims === info.dims) return { dims };
+    throw new ConfigError(
+      `${model} cannot shorten its vectors (no dimensions parameter): omit dims or use a text-embedding-3 model`,
+      { field: 'dims' },
+    );
+  }
+  return { dims, dimensions: dims };
+}
+
+/** Little-endian float32s, as the API encodes them. Copies, so the result is aligned and owned. */
+export function decodeFloat32Base64(b64: string): Float32Array | undefined {
+  const bytes = Buffer.from(b64, 'base64');
+  if (bytes.length % 4 !== 0) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/**
+ * The SDK retries every 429, including `insufficient_quota`, which no retry can fix. It obeys the
+ * (non-standard) `x-should-retry` response header, so we set `x-should-retry: false` on those.
+ */
+const fetchNoQuotaRetry = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const res = await fetch(input, init);
+  if (res.status !== 429 || res.headers.has('x-should-retry')) return res;
+  const text = await res.text();
+  const headers = new Headers(res.headers);
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  if (text.includes('insufficient_quota')) headers.set('x-should-retry', 'false');
+  return new Response(text, { status: res.status, statusText: res.statusText, headers });
+};
+
+function serverMessageOf(err: APIError): string {
+  const body: unknown = err.error;
+  if (body && typeof body === 'object' && 'message' in body && typeof body.message === 'string') return body.message;
+  return err.message;
+}
+
+function connectionDetail(err: APIConnectionError): string {
+  const parts = [err.message];
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause instanceof Error && depth < 3; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    parts.push(typeof code === 'string' ? `${cause.message} (${code})` : cause.message);
+    cause = cause.cause;
+  }
+  return parts.join(': ');
+}
+
+function retryAfterMsOf(headers: Headers | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms)) return ms;
+  const s = Number.parseFloat(headers?.get('retry-after') ?? '');
+  return Number.isFinite(s) ? s * 1000 : undefined;
+}
+
+/** Origin and path only: a base URL may carry userinfo or query-string secrets. */
+function describeEndpoint(baseURL: string): string {
+  try {
+    const url = new URL(baseURL);
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(invalid base URL)';
+  }
+}
+
+function positiveInt(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${field} must be a positive integer, got ${value}`, { field });
+  }
+  return value;
+}
+
+function nonNegativeInt(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${field} must be a non-negative integer, got ${value}`, { field });
+  }
+  return value;
+}

@@ -1,0 +1,126 @@
+/**
+ * Packs chunks from the whole run into requests (up to the provider's inputs-per-request and
+ * tokens-per-request limits), keeps at most `concurrency` requests in flight, and hands each item
+ * back once all of its chunks have vectors. Adding blocks while the in-flight limit is reached,
+ * which is what bounds memory when the catalog streams in faster than the model embeds it.
+ *
+ * A request that fails because of its input (HTTP 400, an input the model cannot take) is split in
+ * halves until the culprit is alone, so one bad item never sinks the items packed with it.
+ */
+import { ProviderError, errorMessage } from '../errors.js';
+import type { EmbeddingProvider } from './provider.js';
+
+export interface ChunkInput {
+  text: string;
+  tokens: number;
+}
+
+/** An item's chunks on their way through the provider; `vectors` fill in as requests return. */
+export interface PendingEmbedding<T> {
+  item: T;
+  chunks: ChunkInput[];
+  vectors: Array<Float32Array | undefined>;
+  remaining: number;
+  failed: boolean;
+}
+
+interface Job<T> {
+  pending: PendingEmbedding<T>;
+  index: number;
+}
+
+export interface SchedulerHooks<T> {
+  onEmbedded(pending: PendingEmbedding<T>): void;
+  onFailed(pending: PendingEmbedding<T>, error: ProviderError): void;
+  /** Called once per provider call, successful or not. */
+  onCall(latencyMs: number, tokens: number, inputs: number): void;
+}
+
+const INPUT_ERRORS = new Set(['BAD_REQUEST', 'EMPTY_INPUT', 'LOCAL_MODEL']);
+
+export class EmbedScheduler<T> {
+  private batch: Job<T>[] = [];
+  private batchTokens = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private fatal: ProviderError | undefined;
+
+  constructor(
+    private readonly provider: EmbeddingProvider,
+    private readonly hooks: SchedulerHooks<T>,
+    private readonly concurrency = provider.concurrency,
+  ) {}
+
+  /** Queue an item's chunks; resolves once they are packed (not embedded). Throws after a fatal provider error. */
+  async add(item: T, chunks: ChunkInput[]): Promise<void> {
+    this.throwIfFatal();
+    const pending: PendingEmbedding<T> = { item, chunks, vectors: new Array(chunks.length), remaining: chunks.length, failed: false };
+    for (const [index, chunk] of chunks.entries()) {
+      const full = this.batch.length >= this.provider.maxBatchInputs || this.batchTokens + chunk.tokens > this.provider.maxBatchTokens;
+      if (full && this.batch.length > 0) await this.dispatch();
+      this.batch.push({ pending, index });
+      this.batchTokens += chunk.tokens;
+    }
+  }
+
+  /** Send the partly filled request and wait for everything in flight. */
+  async drain(): Promise<void> {
+    if (this.batch.length > 0) await this.dispatch();
+    await Promise.all(this.inFlight);
+    this.throwIfFatal();
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal) throw this.fatal;
+  }
+
+  private async dispatch(): Promise<void> {
+    const jobs = this.batch;
+    this.batch = [];
+    this.batchTokens = 0;
+    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    this.throwIfFatal();
+    const request = this.send(jobs).finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
+  }
+
+  private async send(jobs: Job<T>[]): Promise<void> {
+    // Chunks of an item that already failed in another request are not worth a call.
+    const live = jobs.filter((j) => !j.pending.failed);
+    if (live.length === 0 || this.fatal) return;
+    const started = performance.now();
+    try {
+      const { vectors, tokens } = await this.provider.embed(live.map((j) => j.pending.chunks[j.index]!.text));
+      this.hooks.onCall(performance.now() - started, tokens, live.length);
+      live.forEach((job, i) => this.complete(job, vectors[i]!));
+    } catch (err) {
+      const error =
+        err instanceof ProviderError ? err : new ProviderError('PROVIDER_FAILED', errorMessage(err), { fatal: false, cause: err });
+      this.hooks.onCall(performance.now() - started, 0, live.length);
+      if (error.fatal) {
+        this.fatal ??= error;
+        return;
+      }
+      if (live.length > 1 && INPUT_ERRORS.has(error.code)) {
+        const mid = Math.ceil(live.length / 2);
+        await this.send(live.slice(0, mid));
+        await this.send(live.slice(mid));
+        return;
+      }
+      for (const job of live) this.fail(job.pending, error);
+    }
+  }
+
+  private complete(job: Job<T>, vector: Float32Array): void {
+    const p = job.pending;
+    if (p.failed) return;
+    p.vectors[job.index] = vector;
+    p.remaining -= 1;
+    if (p.remaining === 0) this.hooks.onEmbedded(p);
+  }
+
+  private fail(p: PendingEmbedding<T>, error: ProviderError): void {
+    if (p.failed) return;
+    p.failed = true;
+    this.hooks.onFailed(p, error);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The one structured logger (pino), writing JSON lines to stderr so stdout stays free for
+ * results (`--json`). Secrets never reach a log line: known secret fields are redacted here,
+ * and connection strings must go through `redactUrl` before they are logged.
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'password',
+  '*.password',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+];
+
+export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  return pino(
+    {
+      name: 'itemvec',
+      level: options.level ?? process.env.ITEMVEC_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: undefined,
+    },
+    (options.destination ?? pino.destination({ fd: 2, sync: true })) as pino.DestinationStream,
+  );
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) {
+      if (/pass|secret|token|key/i.test(key)) u.searchParams.set(key, '***');
+    }
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The load stage: buffers embedded items and writes them in batches, first the raw chunk vectors
+ * as one Parquet part, then the pooled item vectors, catalog attributes and resolved dead letters
+ * in one Postgres transaction. A crash between the two leaves an extra Parquet part and no row, so
+ * the next run embeds those items again; never a row without its raw vectors.
+ */
+import type { CatalogItem } from '../catalog/item.js';
+import type { ObjectStore } from '../objects/store.js';
+import { chunkVectorPartKey, encodeChunkVectors, type ChunkVectorRow } from '../objects/parquet.js';
+import type { Db } from '../store/db.js';
+import { upsertCatalogItems, upsertItemVectors, type VersionKey } from '../store/embeddings.js';
+import { clearFailures } from '../store/failures.js';
+import type { Modality } from '../store/versions.js';
+import type { RunStats } from './stats.js';
+
+export interface EmbeddedItem {
+  item: CatalogItem;
+  vector: Float32Array;
+  chunkVectors: Float32Array[];
+  chunkTokens: number[];
+  metadataHash: string;
+  attributesHash: string;
+  generatedAt: Date;
+}
+
+export interface LoaderOptions {
+  db: Db;
+  objects: ObjectStore;
+  runId: string;
+  version: string;
+  modality: Modality;
+  model: string;
+  batchSize: number;
+  stats: RunStats;
+}
+
+export class Loader {
+  private buffer: EmbeddedItem[] = [];
+  private part = 0;
+
+  constructor(private readonly o: LoaderOptions) {}
+
+  add(embedded: EmbeddedItem): void {
+    this.buffer.push(embedded);
+  }
+
+  get full(): boolean {
+    return this.buffer.length >= this.o.batchSize;
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const items = this.buffer;
+    this.buffer = [];
+    const groups = new Map<string, Map<string, EmbeddedItem>>();
+    for (const e of items) {
+      const groupKey = `${e.item.orgId}|${e.item.namespace}`;
+      const group = groups.get(groupKey) ?? new Map<string, EmbeddedItem>();
+      // A catalog that repeats an item id: the last row read wins, as an upsert would.
+      group.set(e.item.itemId, e);
+      groups.set(groupKey, group);
+    }
+    for (const group of groups.values()) await this.write([...group.values()]);
+  }
+
+  private async write(items: EmbeddedItem[]): Promise<void> {
+    const { orgId, namespace } = items[0]!.item;
+    const key: VersionKey = { orgId, namespace, modality: this.o.modality, version: this.o.version };
+    const rows: ChunkVectorRow[] = items.flatMap((e) =>
+      e.chunkVectors.map((vector, chunkIndex) => ({
+        orgId,
+        itemId: e.item.itemId,
+        namespace,
+        version: key.version,
+        modality: key.modality,
+        chunkIndex,
+        tokenCount: e.chunkTokens[chunkIndex] ?? 0,
+        metadataHash: e.metadataHash,
+        generatedAt: e.generatedAt,
+        vector,
+      })),
+    );
+    const partKey = chunkVectorPartKey({ ...key, runId: this.o.runId, part: this.part++ });
+    await this.o.objects.put(partKey, encodeChunkVectors(rows));
+    this.o.stats.parquetParts += 1;
+    await this.o.db.transaction(async (tx) => {
+      await upsertItemVectors(
+        tx,
+        key,
+        this.o.model,
+        items.map((e) => ({
+          itemId: e.item.itemId,
+          vector: e.vector,
+          metadataHash: e.metadataHash,
+          metadataVersion: e.item.metadataVersion,
+          chunkCount: e.chunkVectors.length,
+          tokenCount: e.chunkTokens.reduce((s, n) => s + n, 0),
+          generatedAt: e.generatedAt,
+        })),
+      );
+      await upsertCatalogItems(tx, orgId, namespace, items.map((e) => ({ item: e.item, attributesHash: e.attributesHash })));
+      await clearFailures(tx, key, items.map((e) => e.item.itemId));
+    });
+    this.o.stats.embedded += items.length;
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The job `generate_product_embeddings` (CLI: `itemvec run`):
+ *   extract → keep new or changed items → render prompt, count tokens, chunk → embed → load.
+ * Everything streams: rows are read in small batches, requests are bounded by the scheduler,
+ * and loads are flushed every `run.loadBatchSize` items, so memory does not grow with the catalog.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CatalogItem, RowRejection } from '../catalog/item.js';
+import { openCatalog, type CatalogSource } from '../catalog/open.js';
+import type { Config } from '../config.js';
+import { createProvider } from '../embed/index.js';
+import type { EmbeddingProvider } from '../embed/provider.js';
+import { EmbedScheduler } from '../embed/scheduler.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { openObjectStore } from '../objects/open.js';
+import type { ObjectStore } from '../objects/store.js';
+import { chunkText } from '../prompt/chunk.js';
+import { compileTemplate } from '../prompt/template.js';
+import { openDb, type Db } from '../store/db.js';
+import { lookupExisting, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
+import { recordFailures, type FailureRecord } from '../store/failures.js';
+import { migrate } from '../store/migrations.js';
+import { ensureVectorIndex, ensureVersion, type VersionRecord } from '../store/versions.js';
+import { attributesHash, metadataHash } from './hash.js';
+import { Loader } from './loader.js';
+import { RunStats } from './stats.js';
+import { poolChunkVectors } from './vectors.js';
+
+export interface RunSummary {
+  run_id: string;
+  version: string;
+  modality: string;
+  provider: string;
+  model: string;
+  dims: number;
+  items_seen: number;
+  rejected: number;
+  duplicates: number;
+  embedded: number;
+  skipped_unchanged: number;
+  failed: number;
+  failure_rate: number;
+  alert: boolean;
+  chunks: number;
+  api_calls: number;
+  tokens: number;
+  latency_ms_mean: number;
+  latency_ms_p95: number;
+  wall_s: number;
+  items_per_s: number;
+  parquet_parts: number;
+  objects_url: string;
+  database: string;
+}
+
+export interface RunProgress {
+  itemsSeen: number;
+  embedded: number;
+  skipped: number;
+  failed: number;
+  tokens: number;
+  /** Bytes or rows read from the source, and the total when known. */
+  position: number;
+  total: number | null;
+  unit: 'bytes' | 'rows';
+}
+
+export interface RunOptions {
+  config: Config;
+  source: CatalogSource;
+  /** Shared resources a caller already holds; otherwise opened from the config and closed at the end. */
+  db?: Db;
+  provider?: EmbeddingProvider;
+  objects?: ObjectStore;
+  logger?: Logger;
+  onProgress?: (progress: RunProgress) => void;
+  /** Rows read per change-detection query. */
+  readBatchSize?: number;
+}
+
+/** How many rejections are logged one by one before the rest go only to `embedding_failures`. */
+const LOGGED_REJECTIONS = 50;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> {
+  const { config, source } = options;
+  if (config.modality !== 'text') {
+    throw new ConfigError('itemvec run embeds text; the image job (modality "image") is not part of this release yet');
+  }
+  const logger = options.logger ?? createLogger();
+  const startedAt = performance.now();
+  const runId = randomUUID();
+  const stats = new RunStats();
+  const owned: Array<() => Promise<void>> = [];
+
+  try {
+    const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, home: config.home }));
+    if (!options.db) owned.push(() => db.close());
+    await migrate(db);
+    const provider =
+      options.provider ??
+      (await createProvider(config.embed.provider, { ...config.embed }));
+    if (!options.provider) owned.push(() => provider.close());
+    const objects =
+      options.objects ??
+      openObjectStore(config.objects.url ?? pathToFileURL(path.join(config.home, 'objects')).href, config.objects);
+    const render = compileTemplate(config.prompt.template);
+    logger.info(
+      { run_id: runId, provider: provider.name, model: provider.model, dims: provider.dims, version: config.version, database: db.location, objects: objects.url },
+      'run started',
+    );
+
+    const versions = new Map<string, VersionRecord>();
+    const versionFor = async (orgId: string, namespace: string): Promise<VersionKey> => {
+      const id = `${orgId}|${namespace}`;
+      if (!versions.has(id)) {
+        versions.set(
+          id,
+          await ensureVersion(db, {
+            orgId,
+            namespace,
+            modality: config.modality,
+            version: config.version,
+            provider: provider.name,
+            model: provider.model,
+            dims: provider.dims,
+            promptTemplate: config.prompt.template,
+          }),
+        );
+      }
+      return { orgId, namespace, modality: config.modality, version: config.version };
+    };
+
+    const failures: Array<{ key: VersionKey; failure: FailureRecord }> = [];
+    const flushFailures = async () => {
+      const byKey = new Map<string, { key: VersionKey; list: FailureRecord[] }>();
+      for (const { key, failure } of failures.splice(0)) {
+        const id = `${key.orgId}|${key.namespace}`;
+        const entry = byKey.get(id) ?? { key, list: [] };
+        entry.list.push(failure);
+        byKey.set(id, entry);
+      }
+      for (const { key, list } of byKey.values()) await recordFailures(db, key, runId, list);
+    };
+
+    const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
+    type Work = { item: CatalogItem; key: VersionKey; metadataHash: string; attributesHash: string };
+    const scheduler = new EmbedScheduler<Work>(provider, {
+      onCall(latencyMs, tokens) {
+        stats.recordCall(latencyMs);
+        stats.tokens += tokens;
+      },
+      onEmbedded(p) {
+        const tokenCounts = p.chunks.map((c) => c.tokens);
+        const vectors = p.vectors as Float32Array[];
+        loader.add({
+          item: p.item.item,
+          vector: poolChunkVectors(vectors, tokenCounts),
+          chunkVectors: vectors,
+          chunkTokens: tokenCounts,
+          metadataHash: p.item.metadataHash,
+          attributesHash: p.item.attributesHash,
+          generatedAt: new Date(),
+        });
+      },
+      onFailed(p, error) {
+        stats.failed += 1;
+        logger.error({ item_id: p.item.item.itemId, code: error.code, err: error.message }, 'item could not be embedded');
+        failures.push({
+          key: p.item.key,
+          failure: { itemId: p.item.item.itemId, sourceRef: null, stage: 'embed', errorClass: error.code, field: null, message: error.message, payload: p.item.item },
+        });
+      },
+    });
+
+    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
+    const readBatchSize = options.readBatchSize ?? 256;
+    let batch: CatalogItem[] = [];
+
+    const reject = (r: RowRejection) => {
+      stats.rejected += 1;
+      const where = r.itemId ? `item ${r.itemId} (${r.ref.source}:${r.ref.line})` : `${r.ref.source}:${r.ref.line}`;
+      if (stats.rejected <= LOGGED_REJECTIONS) {
+        logger.warn({ item_id: r.itemId, source: r.ref.source, line: r.ref.line, field: r.field, reason: r.reason }, `row rejected: ${where}: ${r.reason}`);
+      } else if (stats.rejected === LOGGED_REJECTIONS + 1) {
+        logger.warn('more rows rejected; see `itemvec failures list` for all of them');
+      }
+      const raw = r.raw as Record<string, unknown> | null;
+      const orgId = typeof raw?.org_id === 'string' && UUID.test(raw.org_id) ? raw.org_id : config.orgId;
+      const namespace = typeof raw?.namespace === 'string' && raw.namespace ? raw.namespace : config.namespace;
+      failures.push({
+        key: { orgId, namespace, modality: config.modality, version: config.version },
+        failure: {
+          itemId: r.itemId,
+          sourceRef: `${r.ref.source}:${r.ref.line}`,
+          stage: 'extract',
+          errorClass: 'ROW_REJECTED',
+          field: r.field,
+          message: r.reason,
+          payload: r.raw,
+        },
+      });
+    };
+
+    const processBatch = async (items: CatalogItem[]) => {
+      const groups = new Map<string, Map<string, CatalogItem>>();
+      for (const item of items) {
+        const id = `${item.orgId}|${item.namespace}`;
+        const group = groups.get(id) ?? new Map<string, CatalogItem>();
+        if (group.has(item.itemId)) stats.duplicates += 1;
+        group.set(item.itemId, item);
+        groups.set(id, group);
+      }
+      for (const group of groups.values()) {
+        const list = [...group.values()];
+        const key = await versionFor(list[0]!.orgId, list[0]!.namespace);
+        const existing = await lookupExisting(db, key, list.map((i) => i.itemId));
+        const attributesOnly: Array<{ item: CatalogItem; attributesHash: string }> = [];
+        for (const item of list) {
+          const prompt = render(item);
+          const hash = metadataHash(prompt, provider.name, provider.model, provider.dims);
+          const attrs = attributesHash(item);
+          const state = existing.get(item.itemId);
+          const unchanged =
+            state?.metadataHash === hash && (item.metadataVersion === null || item.metadataVersion === state.metadataVersion);
+          if (unchanged) {
+            stats.skippedUnchanged += 1;
+            if (state.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
+            continue;
+          }
+          const chunks = chunkText(prompt, provider.tokenizer, provider.maxInputTokens);
+          if (chunks.some((c) => c.tokens === 0)) {
+            stats.failed += 1;
+            failures.push({
+              key,
+              failure: { itemId: item.itemId, sourceRef: null, stage: 'transform', errorClass: 'EMPTY_PROMPT', field: null, message: 'the rendered prompt has no tokens', payload: item },
+            });
+            continue;
+          }
+          stats.chunks += chunks.length;
+          await scheduler.add({ item, key, metadataHash: hash, attributesHash: attrs }, chunks);
+        }
+        await upsertCatalogItems(db, key.orgId, key.namespace, attributesOnly);
+      }
+    };
+
+    const report = () =>
+      options.onProgress?.({
+        itemsSeen: stats.itemsSeen,
+        embedded: stats.embedded,
+        skipped: stats.skippedUnchanged,
+        failed: stats.failed + stats.rejected,
+        tokens: stats.tokens,
+        position: reader.position(),
+        total: reader.total,
+        unit: reader.unit,
+      });
+
+    try {
+      for await (const row of reader.rows) {
+        stats.itemsSeen += 1;
+        if (row.ok) batch.push(row.item);
+        else reject(row.rejection);
+        if (batch.length >= readBatchSize) {
+          await processBatch(batch);
+          batch = [];
+          if (loader.full) await loader.flush();
+          await flushFailures();
+          report();
+        }
+      }
+      if (batch.length > 0) await processBatch(batch);
+      await scheduler.drain();
+    } finally {
+      // Whatever happened, keep what was embedded and what failed: nothing is lost.
+      await loader.flush();
+      await flushFailures();
+      report();
+    }
+
+    if (config.run.createIndex) {
+      for (const v of versions.values()) {
+        if (!(await ensureVectorIndex(db, v))) logger.warn({ version: v.version, dims: v.dims }, 'vectors above 4000 dims cannot be indexed by HNSW; similarity search is exact');
+      }
+    }
+
+    const wall = (performance.now() - startedAt) / 1000;
+    const failed = stats.failed + stats.rejected;
+    const failureRate = stats.itemsSeen === 0 ? 0 : failed / stats.itemsSeen;
+    const latency = stats.latency();
+    const summary: RunSummary = {
+      run_id: runId,
+      version: config.version,
+      modality: config.modality,
+      provider: provider.name,
+      model: provider.model,
+      dims: provider.dims,
+      items_seen: stats.itemsSeen,
+      rejected: stats.rejected,
+      duplicates: stats.duplicates,
+      embedded: stats.embedded,
+      skipped_unchanged: stats.skippedUnchanged,
+      failed: stats.failed,
+      failure_rate: Math.round(failureRate * 10_000) / 10_000,
+      alert: failureRate > config.run.alertFailureRate,
+      chunks: stats.chunks,
+      api_calls: stats.apiCalls,
+      tokens: stats.tokens,
+      latency_ms_mean: latency.mean,
+      latency_ms_p95: latency.p95,
+      wall_s: Math.round(wall * 100) / 100,
+      items_per_s: wall > 0 ? Math.round((stats.itemsSeen / wall) * 10) / 10 : 0,
+      parquet_parts: stats.parquetParts,
+      objects_url: objects.url,
+      database: db.location,
+    };
+    if (summary.alert) {
+      logger.error({ ...summary }, `failure rate ${(failureRate * 100).toFixed(1)}% is above the ${(config.run.alertFailureRate * 100).toFixed(1)}% threshold`);
+    } else {
+      logger.info({ ...summary }, 'run finished');
+    }
+    return summary;
+  } finally {
+    for (const close of owned.reverse()) await close().catch((err) => logger.warn({ err: errorMessage(err) }, 'close failed'));
+  }
+}

@@ -1,0 +1,27 @@
+/** Per-run counters and request latencies. */
+export class RunStats {
+  itemsSeen = 0;
+  rejected = 0;
+  duplicates = 0;
+  embedded = 0;
+  skippedUnchanged = 0;
+  failed = 0;
+  chunks = 0;
+  apiCalls = 0;
+  tokens = 0;
+  parquetParts = 0;
+  private readonly latencies: number[] = [];
+
+  recordCall(ms: number): void {
+    this.apiCalls += 1;
+    this.latencies.push(ms);
+  }
+
+  latency(): { mean: number; p95: number } {
+    if (this.latencies.length === 0) return { mean: 0, p95: 0 };
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const mean = sorted.reduce((s, x) => s + x, 0) / sorted.length;
+    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? 0;
+    return { mean: Math.round(mean * 10) / 10, p95: Math.round(p95 * 10) / 10 };
+  }
+}

@@ -1,0 +1,133 @@
+/** SQL for `item_embeddings` and `catalog_items`: change detection and loads. */
+import { toSql } from 'pgvector';
+import type { CatalogItem } from '../catalog/item.js';
+import type { Queryable } from './db.js';
+import type { Modality } from './versions.js';
+
+export interface VersionKey {
+  orgId: string;
+  namespace: string;
+  modality: Modality;
+  version: string;
+}
+
+export interface ExistingState {
+  /** Null when the item has no vector in this version yet. */
+  metadataHash: string | null;
+  metadataVersion: string | null;
+  /** Null when the item is not in catalog_items yet. */
+  attributesHash: string | null;
+}
+
+/** What is stored for these items in this version, one query per batch of ids. */
+export async function lookupExisting(db: Queryable, key: VersionKey, itemIds: string[]): Promise<Map<string, ExistingState>> {
+  const rows = await db.query<{ item_id: string; metadata_hash: string | null; metadata_version: string | null; attributes_hash: string | null }>(
+    `SELECT i.item_id, e.metadata_hash, e.metadata_version, c.attributes_hash
+     FROM unnest($5::text[]) AS i(item_id)
+     LEFT JOIN item_embeddings e
+       ON e.org_id = $1 AND e.item_id = i.item_id AND e.namespace = $2 AND e.modality = $3 AND e.version = $4
+     LEFT JOIN catalog_items c
+       ON c.org_id = $1 AND c.namespace = $2 AND c.item_id = i.item_id`,
+    [key.orgId, key.namespace, key.modality, key.version, itemIds],
+  );
+  return new Map(
+    rows.map((r) => [r.item_id, { metadataHash: r.metadata_hash, metadataVersion: r.metadata_version, attributesHash: r.attributes_hash }]),
+  );
+}
+
+export interface ItemVectorRow {
+  itemId: string;
+  vector: Float32Array;
+  metadataHash: string;
+  metadataVersion: string | null;
+  chunkCount: number;
+  tokenCount: number;
+  generatedAt: Date;
+}
+
+export interface CatalogRow {
+  item: CatalogItem;
+  attributesHash: string;
+}
+
+/**
+ * Upsert item vectors of one version, with unnest() so the statement text is the same for every
+ * batch size (one plan, no parameter-count limit). Vectors travel as text[] of pgvector's text form
+ * and are cast in SQL: PGlite mis-serialises a vector[] parameter, and binary is refused by PGlite.
+ */
+export async function upsertItemVectors(db: Queryable, key: VersionKey, model: string, rows: ItemVectorRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO item_embeddings
+       (org_id, namespace, modality, version, model, item_id, dims, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at)
+     SELECT $1, $2, $3, $4, $5, r.item_id, vector_dims(r.vector::vector), r.vector::vector, r.metadata_hash, r.metadata_version, r.chunk_count, r.token_count, r.generated_at
+     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::int[], $12::timestamptz[])
+       AS r(item_id, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at)
+     ON CONFLICT (org_id, item_id, namespace, modality, version) DO UPDATE SET
+       dims = EXCLUDED.dims, vector = EXCLUDED.vector, model = EXCLUDED.model,
+       metadata_hash = EXCLUDED.metadata_hash, metadata_version = EXCLUDED.metadata_version,
+       chunk_count = EXCLUDED.chunk_count, token_count = EXCLUDED.token_count, generated_at = EXCLUDED.generated_at`,
+    [
+      key.orgId,
+      key.namespace,
+      key.modality,
+      key.version,
+      model,
+      rows.map((r) => r.itemId),
+      rows.map((r) => toSql(Array.from(r.vector))),
+      rows.map((r) => r.metadataHash),
+      rows.map((r) => r.metadataVersion),
+      rows.map((r) => r.chunkCount),
+      rows.map((r) => r.tokenCount),
+      rows.map((r) => r.generatedAt.toISOString()),
+    ],
+  );
+}
+
+export async function upsertCatalogItems(db: Queryable, orgId: string, namespace: string, rows: CatalogRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO catalog_items (org_id, namespace, item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash, updated_at)
+     SELECT $1, $2, r.item_id, r.brand, r.category, r.description, r.image_url,
+            COALESCE((SELECT array_agg(t) FROM jsonb_array_elements_text(r.tags) t), '{}'), r.metadata_version, r.attributes_hash, now()
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])
+       AS r(item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash)
+     ON CONFLICT (org_id, namespace, item_id) DO UPDATE SET
+       brand = EXCLUDED.brand, category = EXCLUDED.category, description = EXCLUDED.description, image_url = EXCLUDED.image_url,
+       tags = EXCLUDED.tags, metadata_version = EXCLUDED.metadata_version, attributes_hash = EXCLUDED.attributes_hash, updated_at = now()`,
+    [
+      orgId,
+      namespace,
+      rows.map((r) => r.item.itemId),
+      rows.map((r) => r.item.brand),
+      rows.map((r) => r.item.category),
+      rows.map((r) => r.item.description),
+      rows.map((r) => r.item.imageUrl),
+      // text[][] cannot be ragged, so each item's tags travel as one JSON array.
+      rows.map((r) => JSON.stringify(r.item.tags)),
+      rows.map((r) => r.item.metadataVersion),
+      rows.map((r) => r.attributesHash),
+    ],
+  );
+}
+
+export async function countItemVectors(db: Queryable, key: VersionKey): Promise<number> {
+  const rows = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM item_embeddings WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4',
+    [key.orgId, key.namespace, key.modality, key.version],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function getCatalogItem(
+  db: Queryable,
+  orgId: string,
+  namespace: string,
+  itemId: string,
+): Promise<{ brand: string; category: string; description: string } | null> {
+  const rows = await db.query<{ brand: string; category: string; description: string }>(
+    'SELECT brand, category, description FROM catalog_items WHERE org_id = $1 AND namespace = $2 AND item_id = $3',
+    [orgId, namespace, itemId],
+  );
+  return rows[0] ?? null;
+}

@@ -1,0 +1,95 @@
+/** Dead letters (`embedding_failures`): what a run could not embed, and why. */
+import type { Queryable } from './db.js';
+import type { VersionKey } from './embeddings.js';
+
+export type FailureStage = 'extract' | 'transform' | 'embed' | 'load';
+
+export interface FailureRecord {
+  /** The item id, or null when the row had no usable one (then `sourceRef` identifies it). */
+  itemId: string | null;
+  sourceRef: string | null;
+  stage: FailureStage;
+  errorClass: string;
+  field: string | null;
+  message: string;
+  /** The input as read, so an operator can fix and replay it. */
+  payload: unknown;
+}
+
+/** JSON that survives BigInt (Parquet INT64) and other values JSON.stringify rejects. */
+function toJson(value: unknown): string | null {
+  if (value === undefined) return null;
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export async function recordFailures(db: Queryable, key: VersionKey, runId: string, failures: FailureRecord[]): Promise<void> {
+  if (failures.length === 0) return;
+  // Two failures of one key in a single statement would make ON CONFLICT touch a row twice.
+  const byKey = new Map(failures.map((f) => [f.itemId ?? f.sourceRef ?? 'unknown', f]));
+  const rows = [...byKey.entries()];
+  await db.query(
+    `INSERT INTO embedding_failures
+       (org_id, namespace, modality, version, run_id, failure_key, item_id, source_ref, stage, error_class, field, message, payload)
+     SELECT $1, $2, $3, $4, $5, r.failure_key, r.item_id, r.source_ref, r.stage, r.error_class, r.field, r.message, r.payload
+     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[])
+       AS r(failure_key, item_id, source_ref, stage, error_class, field, message, payload)
+     ON CONFLICT (org_id, namespace, modality, version, failure_key) DO UPDATE SET
+       run_id = EXCLUDED.run_id, item_id = EXCLUDED.item_id, source_ref = EXCLUDED.source_ref, stage = EXCLUDED.stage,
+       error_class = EXCLUDED.error_class, field = EXCLUDED.field, message = EXCLUDED.message, payload = EXCLUDED.payload,
+       attempts = embedding_failures.attempts + 1, last_seen = now()`,
+    [
+      key.orgId,
+      key.namespace,
+      key.modality,
+      key.version,
+      runId,
+      rows.map(([k]) => k),
+      rows.map(([, f]) => f.itemId),
+      rows.map(([, f]) => f.sourceRef),
+      rows.map(([, f]) => f.stage),
+      rows.map(([, f]) => f.errorClass),
+      rows.map(([, f]) => f.field),
+      rows.map(([, f]) => f.message),
+      rows.map(([, f]) => toJson(f.payload)),
+    ],
+  );
+}
+
+/** A success resolves the item's dead letter. */
+export async function clearFailures(db: Queryable, key: VersionKey, itemIds: string[]): Promise<void> {
+  if (itemIds.length === 0) return;
+  await db.query(
+    'DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND failure_key = ANY($5::text[])',
+    [key.orgId, key.namespace, key.modality, key.version, itemIds],
+  );
+}
+
+export interface FailureRow {
+  namespace: string;
+  modality: string;
+  version: string;
+  failure_key: string;
+  item_id: string | null;
+  run_id: string;
+  stage: FailureStage;
+  error_class: string;
+  field: string | null;
+  message: string;
+  source_ref: string | null;
+  attempts: number;
+  first_seen: Date;
+  last_seen: Date;
+}
+
+export async function listFailures(
+  db: Queryable,
+  filter: { orgId: string; namespace?: string; version?: string; runId?: string; limit?: number },
+): Promise<FailureRow[]> {
+  return db.query<FailureRow>(
+    `SELECT namespace, modality, version, failure_key, item_id, run_id, stage, error_class, field, message, source_ref, attempts, first_seen, last_seen
+     FROM embedding_failures
+     WHERE org_id = $1 AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR version = $3) AND ($4::uuid IS NULL OR run_id = $4)
+     ORDER BY last_seen DESC, failure_key LIMIT $5`,
+    [filter.orgId, filter.namespace ?? null, filter.version ?? null, filter.runId ?? null, filter.limit ?? 100],
+  );
+}

@@ -1,0 +1,168 @@
+/**
+ * Versioned schema migrations, applied in order at start-up under an advisory lock so that several
+ * processes starting at once apply each migration exactly once. A migration is never edited after
+ * it ships; changes come as a new entry.
+ */
+import { DatabaseError, errorMessage } from '../errors.js';
+import type { Db } from './db.js';
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: `
+-- One row per embedding version. A version fixes provider, model, dims, prompt template and modality;
+-- several live side by side (A/B tests, rollback), one of them active per (org, namespace, modality).
+CREATE TABLE embedding_versions (
+  org_id          UUID        NOT NULL,
+  namespace       TEXT        NOT NULL,
+  modality        TEXT        NOT NULL CHECK (modality IN ('text','image')),
+  version         TEXT        NOT NULL,
+  provider        TEXT        NOT NULL,
+  model           TEXT        NOT NULL,
+  dims            INT         NOT NULL CHECK (dims > 0),
+  prompt_template TEXT        NOT NULL,
+  status          TEXT        NOT NULL DEFAULT 'inactive' CHECK (status IN ('active','inactive','retired')),
+  created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+  activated_at    TIMESTAMPTZ,
+  PRIMARY KEY (org_id, namespace, modality, version)
+);
+CREATE UNIQUE INDEX embedding_versions_one_active ON embedding_versions (org_id, namespace, modality) WHERE status = 'active';
+
+-- The item vector: token-weighted mean of the item's chunk vectors, L2-normalised. Text and image
+-- vectors of any size share the table, hence the unsized column with a dims check; search goes
+-- through a partial HNSW expression index per (namespace, version, modality, dims).
+CREATE TABLE item_embeddings (
+  org_id           UUID        NOT NULL,
+  item_id          TEXT        NOT NULL,
+  namespace        TEXT        NOT NULL DEFAULT 'default',
+  version          TEXT        NOT NULL,
+  modality         TEXT        NOT NULL CHECK (modality IN ('text','image')),
+  dims             INT         NOT NULL,
+  vector           vector      NOT NULL,
+  metadata_hash    TEXT        NOT NULL,
+  metadata_version TEXT,
+  model            TEXT        NOT NULL,
+  chunk_count      INT         NOT NULL CHECK (chunk_count > 0),
+  token_count      INT         NOT NULL CHECK (token_count >= 0),
+  generated_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (org_id, item_id, namespace, modality, version),
+  CONSTRAINT item_embeddings_vector_dims CHECK (vector_dims(vector) = dims),
+  FOREIGN KEY (org_id, namespace, modality, version) REFERENCES embedding_versions ON DELETE CASCADE
+);
+
+-- The latest attributes of each item, for display and for the tag retriever.
+CREATE TABLE catalog_items (
+  org_id           UUID        NOT NULL,
+  namespace        TEXT        NOT NULL,
+  item_id          TEXT        NOT NULL,
+  brand            TEXT        NOT NULL,
+  category         TEXT        NOT NULL,
+  description      TEXT        NOT NULL,
+  image_url        TEXT        NOT NULL,
+  tags             TEXT[]      NOT NULL DEFAULT '{}',
+  metadata_version TEXT,
+  attributes_hash  TEXT        NOT NULL,
+  updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (org_id, namespace, item_id)
+);
+
+-- Dead letters: every row or item a run could not embed, with the reason, where an operator finds
+-- it (itemvec failures list). One row per item and version; a later success deletes it.
+CREATE TABLE embedding_failures (
+  org_id      UUID        NOT NULL,
+  namespace   TEXT        NOT NULL,
+  modality    TEXT        NOT NULL,
+  version     TEXT        NOT NULL,
+  failure_key TEXT        NOT NULL, -- the item_id, or source:line when the row had no usable id
+  item_id     TEXT,
+  run_id      UUID        NOT NULL,
+  stage       TEXT        NOT NULL CHECK (stage IN ('extract','transform','embed','load')),
+  error_class TEXT        NOT NULL,
+  field       TEXT,
+  message     TEXT        NOT NULL,
+  source_ref  TEXT,
+  payload     JSONB,
+  attempts    INT         NOT NULL DEFAULT 1,
+  first_seen  TIMESTAMPTZ NOT NULL DEFAULT now(),
+  last_seen   TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (org_id, namespace, modality, version, failure_key)
+);
+CREATE INDEX embedding_failures_run ON embedding_failures (run_id);
+`,
+  },
+];
+
+/** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */
+const MIN_PGVECTOR = [0, 8, 0];
+
+export async function ensurePgvector(db: Db): Promise<string> {
+  try {
+    await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const where = db.location;
+    if (code === '0A000' || code === '58P01' || /extension "vector"/.test(errorMessage(err))) {
+      throw new DatabaseError(
+        'PGVECTOR_MISSING',
+        `the Postgres server at ${where} does not have the pgvector extension installed (${errorMessage(err)}). ` +
+          'Fix: install pgvector ≥ 0.8 on the server (e.g. the postgresql-NN-pgvector package from apt.postgresql.org, ' +
+          'or an image such as pgvector/pgvector:pg17; managed services: enable the "vector" extension), then run itemvec again; ' +
+          'or unset DATABASE_URL to use the embedded database.',
+        { location: where },
+        { cause: err },
+      );
+    }
+    if (code === '42501') {
+      throw new DatabaseError(
+        'PGVECTOR_PERMISSION',
+        `not allowed to create the pgvector extension on ${where}. Fix: ask a superuser to run CREATE EXTENSION vector; in this database once.`,
+        { location: where },
+        { cause: err },
+      );
+    }
+    throw new DatabaseError('DB_MIGRATE', `cannot enable pgvector on ${where}: ${errorMessage(err)}`, { location: where }, { cause: err });
+  }
+  const rows = await db.query<{ extversion: string }>("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+  const version = rows[0]?.extversion ?? '0';
+  const have = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const diff = MIN_PGVECTOR.map((min, i) => (have[i] ?? 0) - min).find((d) => d !== 0) ?? 0;
+  if (diff < 0) {
+    throw new DatabaseError(
+      'PGVECTOR_TOO_OLD',
+      `pgvector ${version} on ${db.location} is too old; itemvec needs ≥ ${MIN_PGVECTOR.join('.')}. Fix: upgrade pgvector, then ALTER EXTENSION vector UPDATE;`,
+      { location: db.location },
+    );
+  }
+  return version;
+}
+
+/** Bring the schema up to date. Returns the ids of the migrations it applied. */
+export async function migrate(db: Db): Promise<number[]> {
+  await ensurePgvector(db);
+  await db.exec(`CREATE TABLE IF NOT EXISTS itemvec_migrations (
+    id INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('itemvec_migrations'))");
+      const done = new Set((await tx.query<{ id: number }>('SELECT id FROM itemvec_migrations')).map((r) => r.id));
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (done.has(m.id)) continue;
+        await tx.exec(m.sql);
+        await tx.query('INSERT INTO itemvec_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        applied.push(m.id);
+      }
+      return applied;
+    });
+  } catch (err) {
+    if (err instanceof DatabaseError) throw err;
+    throw new DatabaseError('DB_MIGRATE', `schema migration failed on ${db.location}: ${errorMessage(err)}`, { location: db.location }, { cause: err });
+  }
+}
