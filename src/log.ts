@@ -32,16 +32,12 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
   );
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and error messages. */
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and error messages.
+ * Textual on purpose: parsing would normalise the URL, and messages should show it as written.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    for (const key of [...u.searchParams.keys()]) {
-      if (/pass|secret|token|key/i.test(key)) u.searchParams.set(key, '***');
-    }
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*):([^/]*)@/i, '$1:***@')
+    .replace(/([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)[^&]*/gi, '$1***');
 }

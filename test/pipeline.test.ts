@@ -220,13 +220,17 @@ describe('OpenAI-compatible server over HTTP', () => {
       namespace: 'oa',
       objects: { url: path.join(home, 'objects') },
       embed: { provider: 'openai', baseURL: server.url, apiKey: 'sk-test', model: 'text-embedding-3-small', dims: 256 },
+      run: { loadBatchSize: 10 },
     });
     const first = await runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, logger, readBatchSize: 16 });
     assert.equal(first.embedded, 60);
+    // One response carried all 60 items; they are loaded in slices of loadBatchSize.
+    assert.equal(first.parquet_parts, 6);
+    assert.equal(await countItemVectors(db, key('oa')), 60);
     assert.equal(first.dims, 256);
     assert.equal(server.counters.requests, 1, 'sixty small items fit one request even when read 16 at a time');
     assert.equal(server.counters.inputs, 60);
-    assert.equal(server.log[0]?.body?.dimensions, 256);
+    assert.equal((server.log[0]?.body as { dimensions?: number } | undefined)?.dimensions, 256);
     const [row] = await db.query<{ dims: number }>("SELECT dims FROM item_embeddings WHERE namespace = 'oa' LIMIT 1");
     assert.equal(row?.dims, 256);
 

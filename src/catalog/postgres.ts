@@ -7,6 +7,7 @@
  * Errors never echo the password of the connection URL.
  */
 import pg from 'pg';
+import { redactUrl } from '../log.js';
 import QueryStream from 'pg-query-stream';
 
 import { errorMessage, SourceError } from '../errors.js';
@@ -38,20 +39,9 @@ export function quoteTableName(table: string): string {
     .join('.');
 }
 
-/** The connection URL with its password replaced by `***` (for messages and logs). */
-export function redactConnectionString(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparsable connection URL)';
-  }
-}
-
 /** Remove every form of the URL's password (and the raw URL itself) from a message. */
 function scrub(message: string, connectionString: string): string {
-  let out = message.split(connectionString).join(redactConnectionString(connectionString));
+  let out = message.split(connectionString).join(redactUrl(connectionString));
   const secrets = new Set<string>();
   try {
     const url = new URL(connectionString);
@@ -82,7 +72,7 @@ export function readPostgresTable(
   options: PostgresReadOptions = {},
 ): CatalogReader {
   const quoted = quoteTableName(table);
-  const where = redactConnectionString(connectionString);
+  const where = redactUrl(connectionString);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const connectionTimeoutMillis = options.connectionTimeoutMillis ?? 10_000;
   let total: number | null = null;

@@ -5,12 +5,12 @@
  * Plain checks rather than a schema library so every reason reads like `brand must be a string, got number`.
  */
 import { accessSync, constants as fsConstants, statSync, type Stats } from 'node:fs';
+import { NAME_PATTERN } from '../config.js';
 
 import { errorMessage, SourceError } from '../errors.js';
 import type { CatalogItem, RowDefaults, RowRef, RowResult } from './item.js';
 
 export const ITEM_ID_MAX_LENGTH = 512;
-export const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 /** Any 8-4-4-4-12 hex UUID (what Postgres' uuid type accepts in canonical form); version/variant not checked. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -131,7 +131,7 @@ function parseOrgId(value: unknown, fallback: string): string {
 function parseNamespace(value: unknown, fallback: string): string {
   const v = optionalString('namespace', value);
   if (v === undefined) return fallback;
-  if (!NAMESPACE_PATTERN.test(v)) {
+  if (!NAME_PATTERN.test(v)) {
     throw new FieldError(
       'namespace',
       `namespace is not valid: ${quote(v)} (lowercase letters, digits, '_', '.', '-'; starts with a letter or digit; at most 63 characters)`,

@@ -3,7 +3,7 @@
  * The `itemvec` command line: a thin layer over the library (src/index.ts). Every command prints
  * human-readable text, or one JSON object with --json; logs go to stderr as JSON lines.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import { ExitCode, ItemvecError, ConfigError, errorMessage } from '../errors.js';
@@ -111,6 +111,8 @@ export function buildProgram(): Command {
     .description('Turn a retail catalog into embeddings in Postgres + pgvector and find similar items.')
     .version('0.1.0')
     .showHelpAfterError()
+    // Throw instead of exiting so bad flags get exit code 2 like every other usage error (inherited by subcommands).
+    .exitOverride()
     .addHelpText('after', `${ENVIRONMENT}\n${EXIT_CODES}`);
 
   withProvider(withCommon(program.command('run')))
@@ -250,7 +252,10 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ItemvecError) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help / version text).
+      process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    } else if (err instanceof ItemvecError) {
       process.stderr.write(`itemvec: ${err.message}\n`);
       process.exitCode = err.exitCode;
     } else {

@@ -5,6 +5,7 @@
  *   s3://bucket[/prefix]  S3 or, with `s3Options.endpoint`, an S3-compatible server
  */
 import { fileURLToPath } from 'node:url';
+import { redactUrl } from '../log.js';
 
 import { ConfigError } from '../errors.js';
 import { createLocalObjectStore } from './local.js';
@@ -13,19 +14,14 @@ import type { ObjectStore } from './store.js';
 
 const ACCEPTED = 'file:///absolute/path, a plain filesystem path, or s3://bucket[/prefix]';
 
-/** A URL for messages, with any `user:password@` part masked. */
-function redact(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1***@');
-}
-
 export function openObjectStore(
   url: string,
   s3Options?: { endpoint?: string; region?: string; forcePathStyle?: boolean },
 ): ObjectStore {
   const bad = (why: string): ConfigError =>
-    new ConfigError(`Invalid object store URL "${redact(url)}": ${why}. Accepted forms: ${ACCEPTED}`, {
+    new ConfigError(`Invalid object store URL "${redactUrl(url)}": ${why}. Accepted forms: ${ACCEPTED}`, {
       field: 'objects',
-      url: redact(url),
+      url: redactUrl(url),
     });
 
   if (url.trim() === '') throw bad('it is empty');
@@ -42,8 +38,8 @@ export function openObjectStore(
       path = fileURLToPath(url);
     } catch (err) {
       throw new ConfigError(
-        `Invalid object store URL "${redact(url)}": ${err instanceof Error ? err.message : String(err)}. Accepted forms: ${ACCEPTED}`,
-        { field: 'objects', url: redact(url) },
+        `Invalid object store URL "${redactUrl(url)}": ${err instanceof Error ? err.message : String(err)}. Accepted forms: ${ACCEPTED}`,
+        { field: 'objects', url: redactUrl(url) },
         { cause: err },
       );
     }

@@ -9,6 +9,7 @@
  * metadata). Credentials are never put in error messages or error context.
  */
 import { createHash } from 'node:crypto';
+import { redactUrl } from '../log.js';
 
 import {
   DeleteObjectCommand,
@@ -69,19 +70,6 @@ function checksumConfig(customEndpoint: boolean): Pick<S3ClientConfig, 'requestC
   return config;
 }
 
-/** The endpoint for messages, without any `user:password@` part. */
-function redactEndpoint(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    if (u.username === '' && u.password === '') return endpoint;
-    u.username = '';
-    u.password = '';
-    return u.href;
-  } catch {
-    return endpoint.replace(/\/\/[^/@]*@/, '//');
-  }
-}
-
 function normalizePrefix(prefix: string | undefined): string {
   const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
   if (trimmed === '') return '';
@@ -107,7 +95,7 @@ export function createS3ObjectStore(opts: S3ObjectStoreOptions): ObjectStore {
   const keyPrefix = normalizePrefix(opts.prefix);
   const url = `s3://${bucket}${keyPrefix === '' ? '' : `/${keyPrefix.slice(0, -1)}`}`;
   const customEndpoint = endpoint !== undefined && endpoint !== '';
-  const shownEndpoint = customEndpoint ? redactEndpoint(endpoint) : undefined;
+  const shownEndpoint = customEndpoint ? redactUrl(endpoint) : undefined;
 
   const region = opts.region ?? (customEndpoint && !process.env.AWS_REGION ? 'us-east-1' : undefined);
   const client = new S3Client({

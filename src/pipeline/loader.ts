@@ -60,7 +60,12 @@ export class Loader {
       group.set(e.item.itemId, e);
       groups.set(groupKey, group);
     }
-    for (const group of groups.values()) await this.write([...group.values()]);
+    // A finished request can hand over far more items than a batch (2,048 inputs per OpenAI call):
+    // writing them in slices keeps each statement and Parquet part bounded.
+    for (const group of groups.values()) {
+      const list = [...group.values()];
+      for (let i = 0; i < list.length; i += this.o.batchSize) await this.write(list.slice(i, i + this.o.batchSize));
+    }
   }
 
   private async write(items: EmbeddedItem[]): Promise<void> {

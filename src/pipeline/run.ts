@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CatalogItem, RowRejection } from '../catalog/item.js';
 import { openCatalog, type CatalogSource } from '../catalog/open.js';
+import { UUID_PATTERN } from '../catalog/validate.js';
 import type { Config } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
@@ -83,7 +84,6 @@ export interface RunOptions {
 
 /** How many rejections are logged one by one before the rest go only to `embedding_failures`. */
 const LOGGED_REJECTIONS = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> {
   const { config, source } = options;
@@ -189,7 +189,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         logger.warn('more rows rejected; see `itemvec failures list` for all of them');
       }
       const raw = r.raw as Record<string, unknown> | null;
-      const orgId = typeof raw?.org_id === 'string' && UUID.test(raw.org_id) ? raw.org_id : config.orgId;
+      const orgId = typeof raw?.org_id === 'string' && UUID_PATTERN.test(raw.org_id) ? raw.org_id : config.orgId;
       const namespace = typeof raw?.namespace === 'string' && raw.namespace ? raw.namespace : config.namespace;
       failures.push({
         key: { orgId, namespace, modality: config.modality, version: config.version },

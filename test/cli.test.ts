@@ -1,0 +1,124 @@
+/** The `itemvec` binary as a user runs it: separate processes, exit codes, stdout JSON, stderr logs. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const exec = promisify(execFile);
+
+async function itemvec(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let home: string;
+let catalog: string;
+
+before(async () => {
+  home = await tempDir();
+  catalog = await writeJsonl(path.join(home, 'catalog.jsonl'), sampleItems(20, 'cli'));
+});
+
+describe('itemvec run / similar / search', () => {
+  test('run twice: the second run embeds nothing and calls nothing; similar returns same-category neighbours', async () => {
+    const first = await itemvec(['run', '--catalog', catalog, '--home', home, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const s1 = JSON.parse(first.stdout);
+    for (const field of ['items_seen', 'embedded', 'skipped_unchanged', 'failed', 'failure_rate', 'api_calls', 'tokens', 'latency_ms_mean', 'latency_ms_p95', 'wall_s']) {
+      assert.ok(field in s1, `summary has ${field}`);
+    }
+    assert.equal(s1.embedded, 20);
+    const second = JSON.parse((await itemvec(['run', '--catalog', catalog, '--home', home, '--json'])).stdout);
+    assert.equal(second.embedded, 0);
+    assert.equal(second.api_calls, 0);
+
+    const near = await itemvec(['similar', 'cli-0001', '--k', '4', '--home', home, '--json']);
+    assert.equal(near.code, 0, near.stderr);
+    const result = JSON.parse(near.stdout);
+    assert.equal(result.candidates.length, 4);
+    assert.ok(result.candidates.every((c: { item_id: string }) => c.item_id !== 'cli-0001'));
+    // cli-0001 is a hiking boot; items 5, 9, 13, 17 are the other boots.
+    assert.ok(result.candidates.slice(0, 3).every((c: { category: string }) => c.category === 'Footwear > Hiking Boots'), JSON.stringify(result.candidates));
+    const scores = result.candidates.map((c: { score: number }) => c.score);
+    assert.deepEqual(scores, [...scores].sort((a: number, b: number) => b - a));
+
+    const text = await itemvec(['similar', 'cli-0001', '--k', '2', '--home', home]);
+    assert.match(text.stdout, /Similar to cli-0001 \(TrailForge · Footwear > Hiking Boots\)/);
+
+    const found = JSON.parse((await itemvec(['search', 'espresso machine with steam wand', '--k', '3', '--home', home, '--json'])).stdout);
+    assert.ok(found.candidates.every((c: { category: string }) => c.category === 'Kitchen > Espresso Machines'), JSON.stringify(found.candidates));
+  });
+});
+
+describe('exit codes and messages', () => {
+  test('usage errors exit 2 and say what is wrong', async () => {
+    const none = await itemvec(['run', '--home', home]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /give either --catalog FILE or --source URL --table NAME/);
+    const badK = await itemvec(['similar', 'x', '--k', 'zero', '--home', home]);
+    assert.equal(badK.code, 2);
+    assert.match(badK.stderr, /--k must be a positive integer/);
+    const badBlend = await itemvec(['similar', 'cli-0001', '--home', home], { BLEND_EMBEDDING_VERSION: 'default=' });
+    assert.equal(badBlend.code, 2);
+    assert.match(badBlend.stderr, /BLEND_EMBEDDING_VERSION="default=" is invalid/);
+    const unknown = await itemvec(['similar', 'no-such-item', '--home', home]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /item "no-such-item" has no text embedding/);
+  });
+
+  test('an unreadable catalog exits 3 naming the file', async () => {
+    const missing = await itemvec(['run', '--catalog', path.join(home, 'nope.jsonl'), '--home', home]);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /nope\.jsonl/);
+  });
+
+  test('a failure rate above 5% exits 6 after loading the good rows', async () => {
+    const dir = await tempDir();
+    const rows = [...sampleItems(5, 'alert'), { item_id: 'alert-bad', brand: 'x', category: 'y', image_url: 'z' }];
+    const file = await writeJsonl(path.join(dir, 'c.jsonl'), rows);
+    const r = await itemvec(['run', '--catalog', file, '--home', dir, '--json']);
+    assert.equal(r.code, 6);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.embedded, 5);
+    assert.equal(summary.rejected, 1);
+    assert.match(r.stderr, /failure rate 16\.7% is above the 5\.0% threshold/);
+    const failures = JSON.parse((await itemvec(['failures', 'list', '--home', dir, '--json'])).stdout);
+    assert.equal(failures[0].item_id, 'alert-bad');
+    assert.equal(failures[0].field, 'description');
+  });
+
+  test('no secret reaches stdout or stderr, even when the provider fails', async () => {
+    const dir = await tempDir();
+    const file = await writeJsonl(path.join(dir, 'c.jsonl'), sampleItems(2, 'sec'));
+    const secret = 'sk-super-secret-value-42';
+    const r = await itemvec(
+      ['run', '--catalog', file, '--home', dir, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'text-embedding-3-small'],
+      { OPENAI_API_KEY: secret, DATABASE_URL: '', ITEMVEC_LOG_LEVEL: 'debug' },
+    );
+    assert.notEqual(r.code, 0);
+    assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'the API key must never be printed');
+  });
+
+  test('every command has help with examples', async () => {
+    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['failures', 'list'], ['migrate']]) {
+      const r = await itemvec([...cmd, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /Examples:/, `${cmd.join(' ')} --help shows examples`);
+    }
+    const top = await itemvec(['--help']);
+    assert.match(top.stdout, /Exit codes:/);
+  });
+});
