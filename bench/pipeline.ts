@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { startOpenAIServer } from '../test/support/openai-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', '.out');
@@ -48,10 +49,11 @@ const rows: string[][] = [];
 for (const scenario of scenarios) {
   const home = path.join(out, `home-${scenario}`);
   await rm(home, { recursive: true, force: true });
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'run-once.ts'), scenario, catalog, home], {
-    cwd: root,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const server = scenario === 'openai' ? await startOpenAIServer({ latencyMs: 50 }) : null;
+  const args = [path.join(root, 'bench', 'run-once.ts'), scenario, catalog, home, ...(server ? [server.url] : [])];
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const requests = server ? `${server.counters.requests} (max ${server.counters.maxInFlight} in flight)` : '-';
+  await server?.close();
   const r = JSON.parse(stdout.trim().split('\n').pop()!);
   rows.push([
     scenario,
@@ -59,14 +61,14 @@ for (const scenario of scenarios) {
     String(r.cold.embedded),
     String(r.cold.items_per_s),
     String(r.cold.wall_s),
-    String(r.cold.api_calls),
+    scenario === 'openai' ? requests : String(r.cold.api_calls),
     `${r.cold.latency_ms_mean}/${r.cold.latency_ms_p95}`,
     `${r.rerun.wall_s} s, ${r.rerun.api_calls} calls`,
     String(r.peak_rss_mb),
   ]);
   await rm(home, { recursive: true, force: true });
 }
-const header = ['scenario', 'model', 'embedded', 'items/s', 'wall s', 'calls', 'latency ms mean/p95', 'unchanged rerun', 'peak RSS MB'];
+const header = ['scenario', 'model', 'embedded', 'items/s', 'wall s', 'calls (server requests)', 'latency ms mean/p95', 'unchanged rerun', 'peak RSS MB'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));

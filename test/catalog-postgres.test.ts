@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import pg from 'pg';
 
@@ -13,24 +13,14 @@ import type { RowDefaults, RowResult } from '../src/catalog/item.js';
 import { openCatalog } from '../src/catalog/open.js';
 import { readPostgresTable } from '../src/catalog/postgres.js';
 import { SourceError } from '../src/errors.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
 
-const PG_URL = process.env['ITEMVEC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const IN_CI = process.env['CI'] === 'true';
 const DEFAULTS: RowDefaults = { orgId: '7d9f1c2e-4b3a-4c5d-8e6f-0a1b2c3d4e5f', namespace: 'default' };
 const ORG = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const TABLE = `analytics.catalog_features_raw_${randomBytes(6).toString('hex')}`;
 
 let unreachable: string | null = null;
 let admin: pg.Client | null = null;
-
-/** True when the server is there; otherwise skips the test (locally) or fails it (CI). */
-function needServer(t: TestContext): boolean {
-  if (unreachable === null) return true;
-  const message = `PostgreSQL not reachable at ${PG_URL}: ${unreachable}`;
-  if (IN_CI) assert.fail(`${message} (CI=true, so this is a failure, not a skip)`);
-  t.skip(message);
-  return false;
-}
 
 async function collect(rows: AsyncIterable<RowResult>): Promise<RowResult[]> {
   const out: RowResult[] = [];
@@ -39,15 +29,10 @@ async function collect(rows: AsyncIterable<RowResult>): Promise<RowResult[]> {
 }
 
 before(async () => {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    unreachable = err instanceof Error ? err.message : String(err);
-    await client.end().catch(() => undefined);
-    return;
-  }
+  const conn = await connectTestPostgres();
+  unreachable = conn.unreachable;
+  if (!conn.client) return;
+  const client = conn.client;
   admin = client;
   await client.query('CREATE SCHEMA IF NOT EXISTS analytics');
   await client.query(`CREATE TABLE ${TABLE} (
@@ -81,8 +66,8 @@ after(async () => {
 
 describe('readPostgresTable', () => {
   test('streams good rows and rejects bad ones, with progress', async (t) => {
-    if (!needServer(t)) return;
-    const reader = readPostgresTable(PG_URL, TABLE, DEFAULTS, { batchSize: 2 });
+    if (!needServer(t, unreachable)) return;
+    const reader = readPostgresTable(TEST_PG_URL, TABLE, DEFAULTS, { batchSize: 2 });
     assert.equal(reader.unit, 'rows');
     assert.equal(reader.total, null, 'total is unknown before the first row is requested');
     const results: RowResult[] = [];
@@ -136,12 +121,12 @@ describe('readPostgresTable', () => {
   });
 
   test('tags as a comma-separated text column', async (t) => {
-    if (!needServer(t) || !admin) return;
+    if (!needServer(t, unreachable) || !admin) return;
     const table = `analytics.catalog_tags_text_${randomBytes(6).toString('hex')}`;
     await admin.query(`CREATE TABLE ${table} (item_id bigint, description text, brand text, category text, image_url text, tags text)`);
     try {
       await admin.query(`INSERT INTO ${table} VALUES (9000000000, 'Mug', 'Acme', 'Kitchen', 'https://x/m.jpg', 'kitchen, ceramic,,')`);
-      const results = await collect(openCatalog({ kind: 'postgres', url: PG_URL, table }, DEFAULTS).rows);
+      const results = await collect(openCatalog({ kind: 'postgres', url: TEST_PG_URL, table }, DEFAULTS).rows);
       assert.equal(results.length, 1);
       assert.ok(results[0]?.ok);
       assert.equal(results[0].item.itemId, '9000000000');
@@ -152,11 +137,11 @@ describe('readPostgresTable', () => {
   });
 
   test('stopping early closes the connection', async (t) => {
-    if (!needServer(t) || !admin) return;
+    if (!needServer(t, unreachable) || !admin) return;
     const appCount = async () =>
       Number((await admin!.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'itemvec'`)).rows[0]?.n);
     const before = await appCount();
-    const reader = readPostgresTable(PG_URL, TABLE, DEFAULTS, { batchSize: 1 });
+    const reader = readPostgresTable(TEST_PG_URL, TABLE, DEFAULTS, { batchSize: 1 });
     let seen = 0;
     for await (const _ of reader.rows) {
       seen++;
@@ -170,8 +155,8 @@ describe('readPostgresTable', () => {
   });
 
   test('a missing table → SourceError', async (t) => {
-    if (!needServer(t)) return;
-    const reader = readPostgresTable(PG_URL, 'analytics.no_such_table_itemvec', DEFAULTS);
+    if (!needServer(t, unreachable)) return;
+    const reader = readPostgresTable(TEST_PG_URL, 'analytics.no_such_table_itemvec', DEFAULTS);
     await assert.rejects(
       collect(reader.rows),
       (err: unknown) => err instanceof SourceError && /table analytics\.no_such_table_itemvec does not exist/.test(err.message),
@@ -181,7 +166,7 @@ describe('readPostgresTable', () => {
   test('a bad table name → SourceError before connecting', () => {
     for (const bad of ['catalog; DROP TABLE x', 'a.b.c', '1table', 'analytics."x"', '', 'schema.']) {
       assert.throws(
-        () => readPostgresTable(PG_URL, bad, DEFAULTS),
+        () => readPostgresTable(TEST_PG_URL, bad, DEFAULTS),
         (err: unknown) => err instanceof SourceError && err.message.includes('invalid table name'),
         bad,
       );
@@ -202,9 +187,9 @@ describe('readPostgresTable', () => {
   });
 
   test('a wrong user/password → SourceError without the password', async (t) => {
-    if (!needServer(t)) return;
+    if (!needServer(t, unreachable)) return;
     const secret = 'wr0ng%40pass'; // percent-encoded '@' — neither form may leak
-    const url = new URL(PG_URL);
+    const url = new URL(TEST_PG_URL);
     url.username = 'itemvec_no_such_role';
     url.password = secret;
     const reader = readPostgresTable(url.toString(), TABLE, DEFAULTS);

@@ -9,8 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import pg from 'pg';
+import { after, before, describe, test } from 'node:test';
 import type { CatalogItem } from '../src/catalog/item.js';
 import { ConfigError, DatabaseError, NotFoundError } from '../src/errors.js';
 import { similar, search } from '../src/retrieve/similar.js';
@@ -30,6 +29,7 @@ import { MIGRATIONS, migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vectorIndexShape, type VersionSpec } from '../src/store/versions.js';
 import { tempDir } from './support/fixtures.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic vectors
@@ -642,40 +642,28 @@ storeContract(
 // This machine's PostgreSQL server (no pgvector), and an unreachable one
 
 describe('a real PostgreSQL server', () => {
-  const PG_URL = process.env['ITEMVEC_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const IN_CI = process.env['CI'] === 'true';
   let unreachable: string | null = null;
   let hasPgvector = false;
 
   before(async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5_000 });
-    client.on('error', () => undefined);
+    const conn = await connectTestPostgres();
+    unreachable = conn.unreachable;
+    if (!conn.client) return;
     try {
-      await client.connect();
-      const rows = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
+      const rows = await conn.client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
       hasPgvector = (rows.rowCount ?? 0) > 0;
-    } catch (err) {
-      unreachable = err instanceof Error ? err.message : String(err);
     } finally {
-      await client.end().catch(() => undefined);
+      await conn.client.end().catch(() => undefined);
     }
   });
 
-  function needServer(t: TestContext): boolean {
-    if (unreachable === null) return true;
-    const message = `PostgreSQL not reachable at ${PG_URL}: ${unreachable}`;
-    if (IN_CI) assert.fail(`${message} (CI=true, so this is a failure, not a skip)`);
-    t.skip(message);
-    return false;
-  }
-
   test('migrate on a server without pgvector fails with PGVECTOR_MISSING and says how to fix it', async (t) => {
-    if (!needServer(t)) return;
+    if (!needServer(t, unreachable)) return;
     if (hasPgvector) {
-      t.skip(`the server at ${PG_URL} has pgvector; this test needs one without it`);
+      t.skip(`the server at ${TEST_PG_URL} has pgvector; this test needs one without it`);
       return;
     }
-    const db = await openDb({ databaseUrl: PG_URL, home: await tempDir() });
+    const db = await openDb({ databaseUrl: TEST_PG_URL, home: await tempDir() });
     try {
       assert.equal(db.driver, 'pg');
       await assert.rejects(migrate(db), (err: unknown) => {

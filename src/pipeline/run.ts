@@ -90,6 +90,8 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
   if (config.modality !== 'text') {
     throw new ConfigError('itemvec run embeds text; the image job (modality "image") is not part of this release yet');
   }
+  // Checked before any slow start-up (database, model) so a bad template fails at once.
+  const render = compileTemplate(config.prompt.template);
   const logger = options.logger ?? createLogger();
   const startedAt = performance.now();
   const runId = randomUUID();
@@ -100,14 +102,11 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, home: config.home }));
     if (!options.db) owned.push(() => db.close());
     await migrate(db);
-    const provider =
-      options.provider ??
-      (await createProvider(config.embed.provider, { ...config.embed }));
+    const provider = options.provider ?? (await createProvider(config.embed.provider, { ...config.embed }));
     if (!options.provider) owned.push(() => provider.close());
     const objects =
       options.objects ??
       openObjectStore(config.objects.url ?? pathToFileURL(path.join(config.home, 'objects')).href, config.objects);
-    const render = compileTemplate(config.prompt.template);
     logger.info(
       { run_id: runId, provider: provider.name, model: provider.model, dims: provider.dims, version: config.version, database: db.location, objects: objects.url },
       'run started',
