@@ -1,32 +1,40 @@
 /**
- * One benchmark scenario in its own process, so its peak RSS is its own (the OpenAI-compatible
- * server runs in the parent). Prints one JSON line.
- *   node --import tsx bench/run-once.ts <local|openai> <catalog.jsonl> <home> [openai base URL]
+ * One benchmark scenario in its own process, so its peak RSS is the pipeline's own (servers it
+ * talks to run in the parent). Embeds the catalog cold, then again unchanged; prints one JSON line.
+ *   node --import tsx bench/run-once.ts --catalog F --home DIR [--base-url URL] [--database-url URL] [--no-index]
  */
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 
-const [scenario, catalog, home, baseURL] = process.argv.slice(2);
-if (!scenario || !catalog || !home || (scenario === 'openai' && !baseURL)) throw new Error('usage: run-once.ts <local|openai> <catalog> <home> [baseURL]');
+const { values: o } = parseArgs({
+  options: {
+    catalog: { type: 'string' },
+    home: { type: 'string' },
+    'base-url': { type: 'string' },
+    'database-url': { type: 'string' },
+    'no-index': { type: 'boolean', default: false },
+  },
+});
+if (!o.catalog || !o.home) throw new Error('usage: run-once.ts --catalog F --home DIR [--base-url URL] [--database-url URL] [--no-index]');
 
+const embed: ConfigInput['embed'] = o['base-url']
+  ? { provider: 'openai', baseURL: o['base-url'], apiKey: 'sk-test', model: 'text-embedding-3-large' }
+  : { provider: 'local' };
+const config = loadConfig({
+  env: {},
+  overrides: {
+    home: o.home,
+    databaseUrl: o['database-url'],
+    embed,
+    run: { createIndex: !o['no-index'] },
+    objects: { url: path.join(o.home, 'objects') },
+  },
+});
 const logger = createLogger({ level: 'warn' });
-const embed: ConfigInput['embed'] =
-  scenario === 'openai' ? { provider: 'openai', baseURL, apiKey: 'sk-test', model: 'text-embedding-3-large' } : { provider: 'local' };
-// The 3072-d HNSW build on PGlite's WASM takes minutes (facts.md: 18.6 min for 20k rows) and is not
-// pipeline throughput; it is measured by the retrieval benchmark instead.
-const run = { createIndex: scenario !== 'openai' };
-const config = loadConfig({ env: {}, overrides: { home, embed, run, objects: { url: path.join(home, 'objects') } } });
-const source = { kind: 'file' as const, path: catalog };
-
+const source = { kind: 'file' as const, path: o.catalog };
 const cold = await runEmbeddingJob({ config, source, logger });
 const rerun = await runEmbeddingJob({ config, source, logger });
-process.stdout.write(
-  `${JSON.stringify({
-    scenario,
-    cold,
-    rerun,
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-  })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ cold, rerun, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
