@@ -14,20 +14,9 @@ import { createOnnxProvider } from '../src/embed/onnx.js';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { ConfigError, ProviderError } from '../src/errors.js';
 import { TINY_BERT_MAX_POSITIONS, writeTinyBertModel } from './support/tiny-bert.js';
+import { cosine } from './support/random.js';
 
 const HIDDEN = 32;
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function norm(v: Float32Array): number {
   return Math.sqrt(v.reduce((s, x) => s + x * x, 0));

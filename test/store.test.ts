@@ -30,21 +30,10 @@ import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vecto
 import { tempDir } from './support/fixtures.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
 import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
+import { cosine, mulberry32 } from './support/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic vectors
-
-/** mulberry32: small, seeded, good enough for test vectors. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unit(values: ArrayLike<number>): Float32Array {
   let sum = 0;
@@ -54,7 +43,7 @@ function unit(values: ArrayLike<number>): Float32Array {
 }
 
 function randomVector(seed: number, dims = 512): Float32Array {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   return unit(Array.from({ length: dims }, () => r() * 2 - 1));
 }
 
@@ -62,18 +51,6 @@ function randomVector(seed: number, dims = 512): Float32Array {
 function nearVector(base: Float32Array, seed: number, t: number): Float32Array {
   const noise = randomVector(seed, base.length);
   return unit(Array.from(base, (x, i) => x + t * noise[i]!));
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 // ---------------------------------------------------------------------------------------------

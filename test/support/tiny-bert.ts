@@ -19,6 +19,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
+import { mulberry32 } from './random.js';
 
 const { onnx } = onnxProto;
 
@@ -65,18 +66,6 @@ export function defaultTinyBertVocab(): string[] {
   return [...words, ...SUFFIXES, ...LETTERS, ...[...LETTERS].map((c) => `##${c}`), ...PUNCTUATION];
 }
 
-/** mulberry32: a tiny deterministic PRNG, so every run writes byte-identical weights. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` values uniform in [-scale, scale]. */
 function uniform(rand: () => number, count: number, scale: number): Float32Array {
   const out = new Float32Array(count);
@@ -117,7 +106,7 @@ function intAttr(name: string, i: number): InstanceType<typeof onnx.AttributePro
 
 /** Serialise the embedding graph described at the top of this file (opset 13, IR version 8). */
 export function buildTinyBertOnnx(vocabSize: number, hiddenSize: number, seed = 1234): Uint8Array {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const INT64 = onnx.TensorProto.DataType.INT64;
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const wordEmbeddings = uniform(rand, vocabSize * hiddenSize, 1);
