@@ -208,6 +208,22 @@ describe('bad input', () => {
     assert.equal(failure?.stage, 'embed');
     assert.equal(failure?.error_class, 'BAD_REQUEST');
   });
+  test('an unusable vector from the model fails only its item', async () => {
+    const zeroing: EmbeddingProvider = {
+      ...local,
+      async embed(texts) {
+        const result = await local.embed(texts);
+        texts.forEach((t, i) => t.includes('ZERO') && result.vectors[i]!.fill(0));
+        return result;
+      },
+    };
+    const items = sampleItems(6, 'zero');
+    items[2]!.description = 'ZERO vector please';
+    const summary = await run('zero', items, { provider: zeroing });
+    assert.deepEqual([summary.embedded, summary.failed], [5, 1]);
+    const [failure] = await listFailures(db, { orgId: testConfig(home).orgId, namespace: 'zero' });
+    assert.deepEqual([failure?.item_id, failure?.error_class], ['zero-0003', 'BAD_VECTOR']);
+  });
 });
 
 describe('OpenAI-compatible server over HTTP', () => {

@@ -68,3 +68,10 @@ test('the item vector is the token-weighted mean of its chunk vectors, L2-normal
   assert.ok(Math.abs(v[0]! - 3 / norm) < 1e-6 && Math.abs(v[1]! - 1 / norm) < 1e-6);
   assert.throws(() => poolChunkVectors([Float32Array.from([0, 0])], [1]), /zero/);
 });
+
+test('a single unit-length chunk is the item vector as it is; anything else is normalised', () => {
+  const unit = Float32Array.from([0.6, 0.8]);
+  assert.equal(poolChunkVectors([unit], [5]), unit);
+  const long = Float32Array.from([3, 4]);
+  assert.deepEqual(Array.from(poolChunkVectors([long], [5])), [Math.fround(0.6), Math.fround(0.8)]);
+});

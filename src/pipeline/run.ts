@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
 import { EmbedScheduler } from '../embed/scheduler.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, ProviderError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openObjectStore } from '../objects/open.js';
 import type { ObjectStore } from '../objects/store.js';
@@ -155,9 +155,17 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       onEmbedded(p) {
         const tokenCounts = p.chunks.map((c) => c.tokens);
         const vectors = p.vectors as Float32Array[];
+        let vector: Float32Array;
+        try {
+          vector = poolChunkVectors(vectors, tokenCounts);
+        } catch (err) {
+          // A zero or non-finite vector from the model: this item fails, its neighbours do not.
+          this.onFailed(p, new ProviderError('BAD_VECTOR', `the model returned an unusable vector: ${errorMessage(err)}`, { fatal: false }));
+          return;
+        }
         loader.add({
           item: p.item.item,
-          vector: poolChunkVectors(vectors, tokenCounts),
+          vector,
           chunkVectors: vectors,
           chunkTokens: tokenCounts,
           metadataHash: p.item.metadataHash,
