@@ -16,6 +16,11 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * PGlite only: run `COPY … FROM '/dev/blob'` with `data` as the file. PGlite cannot take binary
+   * parameters, so bulk vector loads use COPY BINARY instead; the pg driver uses binary parameters.
+   */
+  copyFromBlob?(sql: string, data: Uint8Array): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -98,6 +103,9 @@ async function openPglite(dataDir: string): Promise<Db> {
     },
     async exec(sql: string) {
       await target.exec(sql);
+    },
+    async copyFromBlob(sql: string, data: Uint8Array) {
+      await target.query(sql, [], { blob: new Blob([data]) });
     },
   });
   return {
