@@ -230,7 +230,7 @@ describe('OpenAI-compatible server over HTTP', () => {
   test('items are packed across the run into one request; reruns send none', async () => {
     const server = await startOpenAIServer();
     after(() => server.close());
-    const items = sampleItems(60, 'oa');
+    const items = sampleItems(65, 'oa');
     const file = await writeJsonl(path.join(await tempDir(), 'c.jsonl'), items);
     const config = testConfig(home, {
       namespace: 'oa',
@@ -239,13 +239,13 @@ describe('OpenAI-compatible server over HTTP', () => {
       run: { loadBatchSize: 10 },
     });
     const first = await runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, logger, readBatchSize: 16 });
-    assert.equal(first.embedded, 60);
-    // One response carried all 60 items; they are loaded in slices of loadBatchSize.
-    assert.equal(first.parquet_parts, 6);
-    assert.equal(await countItemVectors(db, key('oa')), 60);
+    assert.equal(first.embedded, 65);
+    // One response carried all 65 items: loaded in slices of loadBatchSize, the remainder at the end.
+    assert.equal(first.parquet_parts, 7);
+    assert.equal(await countItemVectors(db, key('oa')), 65);
     assert.equal(first.dims, 256);
-    assert.equal(server.counters.requests, 1, 'sixty small items fit one request even when read 16 at a time');
-    assert.equal(server.counters.inputs, 60);
+    assert.equal(server.counters.requests, 1, 'sixty-five small items fit one request even when read 16 at a time');
+    assert.equal(server.counters.inputs, 65);
     assert.equal((server.log[0]?.body as { dimensions?: number } | undefined)?.dimensions, 256);
     const [row] = await db.query<{ dims: number }>("SELECT dims FROM item_embeddings WHERE namespace = 'oa' LIMIT 1");
     assert.equal(row?.dims, 256);

@@ -44,27 +44,23 @@ export class Loader {
     this.buffer.push(embedded);
   }
 
-  get full(): boolean {
-    return this.buffer.length >= this.o.batchSize;
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const items = this.buffer;
-    this.buffer = [];
-    const groups = new Map<string, Map<string, EmbeddedItem>>();
-    for (const e of items) {
-      const groupKey = `${e.item.orgId}|${e.item.namespace}`;
-      const group = groups.get(groupKey) ?? new Map<string, EmbeddedItem>();
-      // A catalog that repeats an item id: the last row read wins, as an upsert would.
-      group.set(e.item.itemId, e);
-      groups.set(groupKey, group);
-    }
-    // A finished request can hand over far more items than a batch (2,048 inputs per OpenAI call):
-    // writing them in slices keeps each statement and Parquet part bounded.
-    for (const group of groups.values()) {
-      const list = [...group.values()];
-      for (let i = 0; i < list.length; i += this.o.batchSize) await this.write(list.slice(i, i + this.o.batchSize));
+  /**
+   * Write full batches; with `all`, the remainder too. A finished request can hand over far more
+   * items than a batch (2,048 inputs per OpenAI call): writing in batch-sized slices keeps every
+   * statement and Parquet part bounded, and keeping partial slices back avoids tiny parts.
+   */
+  async flush(all = false): Promise<void> {
+    while (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0)) {
+      const slice = this.buffer.splice(0, this.o.batchSize);
+      const groups = new Map<string, Map<string, EmbeddedItem>>();
+      for (const e of slice) {
+        const groupKey = `${e.item.orgId}|${e.item.namespace}`;
+        const group = groups.get(groupKey) ?? new Map<string, EmbeddedItem>();
+        // A catalog that repeats an item id: the last row read wins, as an upsert would.
+        group.set(e.item.itemId, e);
+        groups.set(groupKey, group);
+      }
+      for (const group of groups.values()) await this.write([...group.values()]);
     }
   }
 

@@ -274,7 +274,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         if (batch.length >= readBatchSize) {
           await processBatch(batch);
           batch = [];
-          if (loader.full) await loader.flush();
+          await loader.flush();
           await flushFailures();
           report();
         }
@@ -283,7 +283,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       await scheduler.drain();
     } finally {
       // Whatever happened, keep what was embedded and what failed: nothing is lost.
-      await loader.flush();
+      await loader.flush(true);
       await flushFailures();
       report();
     }
