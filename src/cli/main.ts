@@ -37,7 +37,7 @@ Environment:
   ITEMVEC_OBJECTS_URL   file:///dir or s3://bucket/prefix    ITEMVEC_S3_ENDPOINT  MinIO/R2 endpoint
   ITEMVEC_ORG_ID, ITEMVEC_NAMESPACE, ITEMVEC_VERSION, ITEMVEC_PROMPT_TEMPLATE, ITEMVEC_CONFIG
   BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
-  ITEMVEC_LOG_LEVEL     debug | info | warn | error (default info)`;
+  ITEMVEC_LOG_LEVEL     debug | info | warn | error (default info; warn on a terminal)`;
 
 interface CommonOptions {
   config?: string;
@@ -137,7 +137,8 @@ ${EXIT_CODES}`,
       if (Boolean(opts.catalog) === Boolean(opts.source)) throw new ConfigError('give either --catalog FILE or --source URL --table NAME');
       if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
       const config = configFrom(opts);
-      const logger = createLogger();
+      // On a terminal the progress bar and summary say what info lines would; schedulers (no TTY) get them all.
+      const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
       const progress = createProgressReporter(logger, opts.progress && !opts.json);
       const summary = await runEmbeddingJob({
         config,

@@ -5,7 +5,8 @@ import type { RunProgress } from '../pipeline/run.js';
 
 export function createProgressReporter(logger: Logger, enabled: boolean): { update(p: RunProgress): void; stop(): void } {
   const started = performance.now();
-  const rate = (p: RunProgress) => Math.round(p.itemsSeen / Math.max(0.001, (performance.now() - started) / 1000));
+  const rate = (p: RunProgress) => Math.round(p.done / Math.max(0.001, (performance.now() - started) / 1000));
+  const payload = (p: RunProgress) => ({ items: p.done, rate: rate(p), embedded: p.embedded, skipped: p.skipped, failed: p.failed, tokens: p.tokens });
   if (enabled && process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -13,22 +14,27 @@ export function createProgressReporter(logger: Logger, enabled: boolean): { upda
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
+        // The model keeps the event loop busy, so the bar redraws on updates rather than on its timer.
+        forceRedraw: true,
       },
       cliProgress.Presets.shades_classic,
     );
-    let startedBar = false;
+    let running = false;
     return {
       update(p) {
-        const payload = { items: p.itemsSeen, rate: rate(p), embedded: p.embedded, skipped: p.skipped, failed: p.failed, tokens: p.tokens };
-        if (!startedBar) {
-          bar.start(p.total ?? Math.max(p.position, 1), 0, payload);
-          startedBar = true;
+        // Unknown size (a stream of rows): the bar tracks items, growing its total as they come.
+        const total = p.total ?? p.itemsSeen + 1;
+        const value = p.total === null ? p.done : p.position;
+        if (!running) {
+          bar.start(total, value, payload(p));
+          running = true;
         }
-        if (p.total === null) bar.setTotal(Math.max(p.position, 1));
-        bar.update(p.position, payload);
+        bar.setTotal(total);
+        bar.update(value, payload(p));
+        bar.render();
       },
       stop() {
-        if (startedBar) bar.stop();
+        if (running) bar.stop();
       },
     };
   }
@@ -38,7 +44,7 @@ export function createProgressReporter(logger: Logger, enabled: boolean): { upda
       const now = performance.now();
       if (!enabled || now - last < 10_000) return;
       last = now;
-      logger.info({ items_seen: p.itemsSeen, embedded: p.embedded, skipped: p.skipped, failed: p.failed, tokens: p.tokens, items_per_s: rate(p), position: p.position, total: p.total, unit: p.unit }, 'progress');
+      logger.info({ ...payload(p), items_seen: p.itemsSeen, position: p.position, total: p.total, unit: p.unit }, 'progress');
     },
     stop() {},
   };

@@ -59,11 +59,13 @@ export interface RunSummary {
 
 export interface RunProgress {
   itemsSeen: number;
+  /** Items finished one way or another: embedded, skipped as unchanged, failed or rejected. */
+  done: number;
   embedded: number;
   skipped: number;
   failed: number;
   tokens: number;
-  /** Bytes or rows read from the source, and the total when known. */
+  /** How far through the source the finished items are (bytes or rows, estimated), and its size when known. */
   position: number;
   total: number | null;
   unit: 'bytes' | 'rows';
@@ -145,12 +147,32 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       for (const { key, list } of byKey.values()) await recordFailures(db, key, runId, list);
     };
 
+    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
+    const report = () => {
+      if (!options.onProgress) return;
+      const done = stats.vectorsReady + stats.skippedUnchanged + stats.failed + stats.rejected;
+      // The reader runs ahead of the model; scale its position by the share of read items that are done.
+      const position = stats.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / stats.itemsSeen));
+      options.onProgress({
+        itemsSeen: stats.itemsSeen,
+        done,
+        embedded: stats.vectorsReady,
+        skipped: stats.skippedUnchanged,
+        failed: stats.failed + stats.rejected,
+        tokens: stats.tokens,
+        position,
+        total: reader.total,
+        unit: reader.unit,
+      });
+    };
+
     const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
     type Work = { item: CatalogItem; key: VersionKey; metadataHash: string; attributesHash: string };
     const scheduler = new EmbedScheduler<Work>(provider, {
       onCall(latencyMs, tokens) {
         stats.recordCall(latencyMs);
         stats.tokens += tokens;
+        report();
       },
       onEmbedded(p) {
         const tokenCounts = p.chunks.map((c) => c.tokens);
@@ -163,6 +185,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           this.onFailed(p, new ProviderError('BAD_VECTOR', `the model returned an unusable vector: ${errorMessage(err)}`, { fatal: false }));
           return;
         }
+        stats.vectorsReady += 1;
         loader.add({
           item: p.item.item,
           vector,
@@ -183,7 +206,6 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       },
     });
 
-    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
     const readBatchSize = options.readBatchSize ?? 256;
     let batch: CatalogItem[] = [];
 
@@ -253,18 +275,6 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         await upsertCatalogItems(db, key.orgId, key.namespace, attributesOnly);
       }
     };
-
-    const report = () =>
-      options.onProgress?.({
-        itemsSeen: stats.itemsSeen,
-        embedded: stats.embedded,
-        skipped: stats.skippedUnchanged,
-        failed: stats.failed + stats.rejected,
-        tokens: stats.tokens,
-        position: reader.position(),
-        total: reader.total,
-        unit: reader.unit,
-      });
 
     try {
       for await (const row of reader.rows) {

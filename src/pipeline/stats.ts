@@ -3,7 +3,10 @@ export class RunStats {
   itemsSeen = 0;
   rejected = 0;
   duplicates = 0;
+  /** Items loaded into Postgres. */
   embedded = 0;
+  /** Items whose vectors have arrived (loaded or waiting in the load buffer): what progress counts. */
+  vectorsReady = 0;
   skippedUnchanged = 0;
   failed = 0;
   chunks = 0;
