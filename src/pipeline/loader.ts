@@ -11,6 +11,7 @@ import type { Db } from '../store/db.js';
 import { upsertCatalogItems, upsertItemVectors, type VersionKey } from '../store/embeddings.js';
 import { clearFailures } from '../store/failures.js';
 import type { Modality } from '../store/versions.js';
+import { groupByTenant } from './group.js';
 import type { RunStats } from './stats.js';
 
 export interface EmbeddedItem {
@@ -51,16 +52,8 @@ export class Loader {
    */
   async flush(all = false): Promise<void> {
     while (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0)) {
-      const slice = this.buffer.splice(0, this.o.batchSize);
-      const groups = new Map<string, Map<string, EmbeddedItem>>();
-      for (const e of slice) {
-        const groupKey = `${e.item.orgId}|${e.item.namespace}`;
-        const group = groups.get(groupKey) ?? new Map<string, EmbeddedItem>();
-        // A catalog that repeats an item id: the last row read wins, as an upsert would.
-        group.set(e.item.itemId, e);
-        groups.set(groupKey, group);
-      }
-      for (const group of groups.values()) await this.write([...group.values()]);
+      const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
+      for (const group of groups) await this.write(group);
     }
   }
 

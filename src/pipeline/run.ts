@@ -7,25 +7,26 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CatalogItem, RowRejection } from '../catalog/item.js';
+import type { CatalogItem } from '../catalog/item.js';
 import { openCatalog, type CatalogSource } from '../catalog/open.js';
-import { UUID_PATTERN } from '../catalog/validate.js';
 import type { Config } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
 import { EmbedScheduler } from '../embed/scheduler.js';
-import { ConfigError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openObjectStore } from '../objects/open.js';
 import type { ObjectStore } from '../objects/store.js';
 import { chunkText } from '../prompt/chunk.js';
 import { compileTemplate } from '../prompt/template.js';
 import { openDb, type Db } from '../store/db.js';
-import { lookupExisting, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
-import { recordFailures, type FailureRecord } from '../store/failures.js';
+import { upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
+import type { FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
 import { ensureVectorIndex, ensureVersion, type VersionRecord } from '../store/versions.js';
-import { attributesHash, metadataHash } from './hash.js';
+import { findChanges, type ChangedItem } from './changes.js';
+import { DeadLetters } from './dead-letters.js';
+import { groupByTenant } from './group.js';
 import { Loader } from './loader.js';
 import { RunStats } from './stats.js';
 import { poolChunkVectors } from './vectors.js';
@@ -84,9 +85,6 @@ export interface RunOptions {
   readBatchSize?: number;
 }
 
-/** How many rejections are logged one by one before the rest go only to `embedding_failures`. */
-const LOGGED_REJECTIONS = 50;
-
 export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> {
   const { config, source } = options;
   if (config.modality !== 'text') {
@@ -135,18 +133,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       return { orgId, namespace, modality: config.modality, version: config.version };
     };
 
-    const failures: Array<{ key: VersionKey; failure: FailureRecord }> = [];
-    const flushFailures = async () => {
-      const byKey = new Map<string, { key: VersionKey; list: FailureRecord[] }>();
-      for (const { key, failure } of failures.splice(0)) {
-        const id = `${key.orgId}|${key.namespace}`;
-        const entry = byKey.get(id) ?? { key, list: [] };
-        entry.list.push(failure);
-        byKey.set(id, entry);
-      }
-      for (const { key, list } of byKey.values()) await recordFailures(db, key, runId, list);
-    };
-
+    const deadLetters = new DeadLetters(db, runId, logger, { orgId: config.orgId, namespace: config.namespace, modality: config.modality, version: config.version });
     const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
     const report = () => {
       if (!options.onProgress) return;
@@ -167,14 +154,18 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     };
 
     const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
-    type Work = { item: CatalogItem; key: VersionKey; metadataHash: string; attributesHash: string };
-    const scheduler = new EmbedScheduler<Work>(provider, {
+    const fail = (key: VersionKey, item: CatalogItem, stage: FailureStage, code: string, message: string) => {
+      stats.failed += 1;
+      deadLetters.failItem(key, item, stage, code, message);
+    };
+    const scheduler = new EmbedScheduler<ChangedItem & { key: VersionKey }>(provider, {
       onCall(latencyMs, tokens) {
         stats.recordCall(latencyMs);
         stats.tokens += tokens;
         report();
       },
       onEmbedded(p) {
+        const { item, key, metadataHash, attributesHash } = p.item;
         const tokenCounts = p.chunks.map((c) => c.tokens);
         const vectors = p.vectors as Float32Array[];
         let vector: Float32Array;
@@ -182,110 +173,53 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           vector = poolChunkVectors(vectors, tokenCounts);
         } catch (err) {
           // A zero or non-finite vector from the model: this item fails, its neighbours do not.
-          this.onFailed(p, new ProviderError('BAD_VECTOR', `the model returned an unusable vector: ${errorMessage(err)}`, { fatal: false }));
+          fail(key, item, 'embed', 'BAD_VECTOR', `the model returned an unusable vector: ${errorMessage(err)}`);
           return;
         }
         stats.vectorsReady += 1;
-        loader.add({
-          item: p.item.item,
-          vector,
-          chunkVectors: vectors,
-          chunkTokens: tokenCounts,
-          metadataHash: p.item.metadataHash,
-          attributesHash: p.item.attributesHash,
-          generatedAt: new Date(),
-        });
+        loader.add({ item, vector, chunkVectors: vectors, chunkTokens: tokenCounts, metadataHash, attributesHash, generatedAt: new Date() });
       },
       onFailed(p, error) {
-        stats.failed += 1;
-        logger.error({ item_id: p.item.item.itemId, code: error.code, err: error.message }, 'item could not be embedded');
-        failures.push({
-          key: p.item.key,
-          failure: { itemId: p.item.item.itemId, sourceRef: null, stage: 'embed', errorClass: error.code, field: null, message: error.message, payload: p.item.item },
-        });
+        fail(p.item.key, p.item.item, 'embed', error.code, error.message);
       },
     });
 
-    const readBatchSize = options.readBatchSize ?? 256;
-    let batch: CatalogItem[] = [];
-
-    const reject = (r: RowRejection) => {
-      stats.rejected += 1;
-      const where = r.itemId ? `item ${r.itemId} (${r.ref.source}:${r.ref.line})` : `${r.ref.source}:${r.ref.line}`;
-      if (stats.rejected <= LOGGED_REJECTIONS) {
-        logger.warn({ item_id: r.itemId, source: r.ref.source, line: r.ref.line, field: r.field, reason: r.reason }, `row rejected: ${where}: ${r.reason}`);
-      } else if (stats.rejected === LOGGED_REJECTIONS + 1) {
-        logger.warn('more rows rejected; see `itemvec failures list` for all of them');
-      }
-      const raw = r.raw as Record<string, unknown> | null;
-      const orgId = typeof raw?.org_id === 'string' && UUID_PATTERN.test(raw.org_id) ? raw.org_id : config.orgId;
-      const namespace = typeof raw?.namespace === 'string' && raw.namespace ? raw.namespace : config.namespace;
-      failures.push({
-        key: { orgId, namespace, modality: config.modality, version: config.version },
-        failure: {
-          itemId: r.itemId,
-          sourceRef: `${r.ref.source}:${r.ref.line}`,
-          stage: 'extract',
-          errorClass: 'ROW_REJECTED',
-          field: r.field,
-          message: r.reason,
-          payload: r.raw,
-        },
-      });
-    };
-
     const processBatch = async (items: CatalogItem[]) => {
-      const groups = new Map<string, Map<string, CatalogItem>>();
-      for (const item of items) {
-        const id = `${item.orgId}|${item.namespace}`;
-        const group = groups.get(id) ?? new Map<string, CatalogItem>();
-        if (group.has(item.itemId)) stats.duplicates += 1;
-        group.set(item.itemId, item);
-        groups.set(id, group);
-      }
-      for (const group of groups.values()) {
-        const list = [...group.values()];
-        const key = await versionFor(list[0]!.orgId, list[0]!.namespace);
-        const existing = await lookupExisting(db, key, list.map((i) => i.itemId));
-        const attributesOnly: Array<{ item: CatalogItem; attributesHash: string }> = [];
-        for (const item of list) {
-          const prompt = render(item);
-          const hash = metadataHash(prompt, provider.name, provider.model, provider.dims);
-          const attrs = attributesHash(item);
-          const state = existing.get(item.itemId);
-          const unchanged =
-            state?.metadataHash === hash && (item.metadataVersion === null || item.metadataVersion === state.metadataVersion);
-          if (unchanged) {
-            stats.skippedUnchanged += 1;
-            if (state.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
-            continue;
-          }
-          const chunks = chunkText(prompt, provider.tokenizer, provider.maxInputTokens);
+      const { groups, duplicates } = groupByTenant(items, (i) => i);
+      stats.duplicates += duplicates;
+      for (const group of groups) {
+        const key = await versionFor(group[0]!.orgId, group[0]!.namespace);
+        const { changed, unchanged, attributesOnly } = await findChanges(db, key, group, render, provider);
+        stats.skippedUnchanged += unchanged;
+        await upsertCatalogItems(db, key.orgId, key.namespace, attributesOnly);
+        for (const change of changed) {
+          const chunks = chunkText(change.prompt, provider.tokenizer, provider.maxInputTokens);
           if (chunks.some((c) => c.tokens === 0)) {
-            stats.failed += 1;
-            failures.push({
-              key,
-              failure: { itemId: item.itemId, sourceRef: null, stage: 'transform', errorClass: 'EMPTY_PROMPT', field: null, message: 'the rendered prompt has no tokens', payload: item },
-            });
+            fail(key, change.item, 'transform', 'EMPTY_PROMPT', 'the rendered prompt has no tokens');
             continue;
           }
           stats.chunks += chunks.length;
-          await scheduler.add({ item, key, metadataHash: hash, attributesHash: attrs }, chunks);
+          await scheduler.add({ ...change, key }, chunks);
         }
-        await upsertCatalogItems(db, key.orgId, key.namespace, attributesOnly);
       }
     };
 
+    const readBatchSize = options.readBatchSize ?? 256;
+    let batch: CatalogItem[] = [];
     try {
       for await (const row of reader.rows) {
         stats.itemsSeen += 1;
-        if (row.ok) batch.push(row.item);
-        else reject(row.rejection);
+        if (row.ok) {
+          batch.push(row.item);
+        } else {
+          stats.rejected += 1;
+          deadLetters.rejectRow(row.rejection);
+        }
         if (batch.length >= readBatchSize) {
           await processBatch(batch);
           batch = [];
           await loader.flush();
-          await flushFailures();
+          await deadLetters.flush();
           report();
         }
       }
@@ -294,7 +228,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     } finally {
       // Whatever happened, keep what was embedded and what failed: nothing is lost.
       await loader.flush(true);
-      await flushFailures();
+      await deadLetters.flush();
       report();
     }
 

@@ -1,0 +1,45 @@
+/** Change detection: which items of a batch need embedding in this version, and which only new attributes. */
+import type { CatalogItem } from '../catalog/item.js';
+import type { EmbeddingProvider } from '../embed/provider.js';
+import type { PromptRenderer } from '../prompt/template.js';
+import type { Queryable } from '../store/db.js';
+import { lookupExisting, type CatalogRow, type VersionKey } from '../store/embeddings.js';
+import { attributesHash, metadataHash } from './hash.js';
+
+export interface ChangedItem {
+  item: CatalogItem;
+  prompt: string;
+  metadataHash: string;
+  attributesHash: string;
+}
+
+/**
+ * Items of one (org, namespace) → those to embed (new, prompt/model changed, or a new
+ * `metadata_version`), how many are unchanged, and the unchanged ones whose stored attributes
+ * (tags, image URL…) are stale. One query per batch.
+ */
+export async function findChanges(
+  db: Queryable,
+  key: VersionKey,
+  items: CatalogItem[],
+  render: PromptRenderer,
+  provider: Pick<EmbeddingProvider, 'name' | 'model' | 'dims'>,
+): Promise<{ changed: ChangedItem[]; unchanged: number; attributesOnly: CatalogRow[] }> {
+  const existing = await lookupExisting(db, key, items.map((i) => i.itemId));
+  const changed: ChangedItem[] = [];
+  const attributesOnly: CatalogRow[] = [];
+  let unchanged = 0;
+  for (const item of items) {
+    const prompt = render(item);
+    const hash = metadataHash(prompt, provider.name, provider.model, provider.dims);
+    const attrs = attributesHash(item);
+    const state = existing.get(item.itemId);
+    if (state?.metadataHash === hash && (item.metadataVersion === null || item.metadataVersion === state.metadataVersion)) {
+      unchanged += 1;
+      if (state.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
+    } else {
+      changed.push({ item, prompt, metadataHash: hash, attributesHash: attrs });
+    }
+  }
+  return { changed, unchanged, attributesOnly };
+}
