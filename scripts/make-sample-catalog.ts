@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../test/support/random.js';
 
 const SEED = 0x5eed_2024;
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'samples', 'catalog.jsonl');
@@ -21,17 +22,6 @@ const PINNED: Record<number, { category: string; mustMention?: string }> = {
   401: { category: 'Kitchen > Espresso Machines' },
 };
 
-// mulberry32: tiny, seedable and good enough for sampling; inlined to avoid a dependency.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rng = mulberry32(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
 function shuffle<T>(xs: T[]): T[] {
