@@ -7,10 +7,10 @@
  * Errors never echo the password of the connection URL.
  */
 import pg from 'pg';
-import { redactUrl } from '../log.js';
 import QueryStream from 'pg-query-stream';
 
 import { errorMessage, SourceError } from '../errors.js';
+import { redactUrl } from '../log.js';
 import type { RowDefaults, RowResult } from './item.js';
 import type { CatalogReader } from './open.js';
 import { validateRow } from './validate.js';

@@ -5,8 +5,8 @@
  * Plain checks rather than a schema library so every reason reads like `brand must be a string, got number`.
  */
 import { accessSync, constants as fsConstants, statSync, type Stats } from 'node:fs';
-import { NAME_PATTERN } from '../config.js';
 
+import { NAME_PATTERN } from '../config.js';
 import { errorMessage, SourceError } from '../errors.js';
 import type { CatalogItem, RowDefaults, RowRef, RowResult } from './item.js';
 

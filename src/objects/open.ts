@@ -5,9 +5,9 @@
  *   s3://bucket[/prefix]  S3 or, with `s3Options.endpoint`, an S3-compatible server
  */
 import { fileURLToPath } from 'node:url';
-import { redactUrl } from '../log.js';
 
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../log.js';
 import { createLocalObjectStore } from './local.js';
 import { createS3ObjectStore } from './s3.js';
 import type { ObjectStore } from './store.js';

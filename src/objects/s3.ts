@@ -9,7 +9,6 @@
  * metadata). Credentials are never put in error messages or error context.
  */
 import { createHash } from 'node:crypto';
-import { redactUrl } from '../log.js';
 
 import {
   DeleteObjectCommand,
@@ -21,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { errorMessage, ObjectStoreError, type ErrorContext } from '../errors.js';
+import { redactUrl } from '../log.js';
 import { validateObjectKey } from './local.js';
 import type { ObjectStore } from './store.js';
 

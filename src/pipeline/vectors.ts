@@ -19,7 +19,7 @@ function squaredNorm(v: Float32Array): number {
   return sum;
 }
 
-export function normalize(v: Float32Array): Float32Array {
+function normalize(v: Float32Array): Float32Array {
   const norm = Math.sqrt(squaredNorm(v));
   if (norm === 0 || !Number.isFinite(norm)) throw new Error('cannot normalise a zero or non-finite vector');
   for (let d = 0; d < v.length; d++) v[d]! /= norm;

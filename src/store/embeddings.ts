@@ -65,6 +65,7 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
   if (rows.length === 0) return;
   const fixed = [key.orgId, key.namespace, key.modality, key.version, model];
   if (db.copyFromBlob) {
+    // Emptied before each load rather than after: at most one batch stays in it between loads.
     await db.exec(`CREATE TEMP TABLE IF NOT EXISTS item_embeddings_load (
       item_id TEXT, vector vector, metadata_hash TEXT, metadata_version TEXT, chunk_count INT, token_count INT, generated_at TIMESTAMPTZ);
       TRUNCATE item_embeddings_load`);
@@ -88,7 +89,6 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
        FROM item_embeddings_load ${ON_CONFLICT_UPDATE}`,
       fixed,
     );
-    await db.exec('TRUNCATE item_embeddings_load');
     return;
   }
   const perRow = 7;
