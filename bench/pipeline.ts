@@ -11,13 +11,12 @@
  *   npm run bench -- [--items 10000] [--scenario local,local-pg,openai]
  */
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { buildCatalog } from './catalog.js';
 import { startOpenAIServer } from '../test/support/openai-server.js';
 import { startPgliteServer } from '../test/support/pglite-server.js';
 
@@ -26,23 +25,6 @@ const out = path.join(root, 'bench', '.out');
 const { values } = parseArgs({ options: { items: { type: 'string', default: '10000' }, scenario: { type: 'string', default: 'local,local-pg,openai' } } });
 const items = Number(values.items);
 const scenarios = values.scenario!.split(',');
-
-/** N items: the sample catalog repeated, each copy with its own id and a distinguishing phrase. */
-async function buildCatalog(n: number): Promise<string> {
-  const sample: Array<Record<string, unknown>> = [];
-  for await (const line of createInterface({ input: createReadStream(path.join(root, 'samples', 'catalog.jsonl')) })) {
-    if (line.trim()) sample.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const base = sample[i % sample.length]!;
-    const copy = Math.floor(i / sample.length);
-    lines.push(JSON.stringify({ ...base, item_id: `${base.item_id}-c${copy}`, description: `${base.description} Edition ${copy + 1}.` }));
-  }
-  const file = path.join(out, `catalog-${n}.jsonl`);
-  await writeFile(file, `${lines.join('\n')}\n`);
-  return file;
-}
 
 async function runScenario(scenario: string, catalog: string): Promise<string[]> {
   const home = path.join(out, `home-${scenario}`);
@@ -77,7 +59,7 @@ async function runScenario(scenario: string, catalog: string): Promise<string[]>
 }
 
 await mkdir(out, { recursive: true });
-const catalog = await buildCatalog(items);
+const catalog = await buildCatalog(items, out);
 console.log(`itemvec pipeline benchmark: ${items} items · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`);
 const rows: string[][] = [];
 for (const scenario of scenarios) rows.push(await runScenario(scenario, catalog));

@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_RETRY_POLICY } from './embed/retry.js';
 import { ConfigError } from './errors.js';
+import { RETRIEVE_DEFAULTS } from './retrieve/defaults.js';
 
 /** The org used when neither the row, the flags nor the environment name one. */
 export const DEFAULT_ORG_ID = '00000000-0000-0000-0000-000000000001';
@@ -43,9 +45,18 @@ export const ConfigSchema = z.object({
     concurrency: z.coerce.number().int().min(1).max(64).optional(),
     maxBatchInputs: z.coerce.number().int().min(1).optional(),
     maxBatchTokens: z.coerce.number().int().min(1).optional(),
+    /** Per-attempt request timeout (a server that never answers costs this, then a retry). */
     timeoutMs: z.coerce.number().int().min(1).optional(),
-    maxRetries: z.coerce.number().int().min(0).max(20).optional(),
+    /** The retry policy (src/embed/retry.ts): retries after the first attempt, full-jitter backoff bounds. */
+    maxRetries: z.coerce.number().int().min(0).max(20),
+    retryBaseDelayMs: z.coerce.number().int().min(0),
+    retryMaxDelayMs: z.coerce.number().int().min(0),
+    /** Caps below the server's advertised limits: requests and tokens per minute, shared by the process. */
+    rpm: z.coerce.number().int().positive().optional(),
+    tpm: z.coerce.number().int().positive().optional(),
   }),
+  /** USD per 1M input tokens by model, over the built-in table (src/embed/prices.ts). */
+  prices: z.record(z.string().min(1), z.number().nonnegative()),
   objects: z.object({
     /** `file:///abs/dir`, a plain folder path, or `s3://bucket/prefix`; unset → `<home>/objects`. */
     url: z.string().min(1).optional(),
@@ -60,6 +71,71 @@ export const ConfigSchema = z.object({
     alertFailureRate: z.coerce.number().min(0).max(1),
     /** Build the version's HNSW index after a load when it is missing. */
     createIndex: z.boolean(),
+    /** `sync`: the embeddings endpoint; `batch`: OpenAI's Batch API (half price, results within 24 h). */
+    mode: z.enum(['sync', 'batch']),
+  }),
+  batch: z.object({
+    /** Requests per uploaded file (the API allows 50,000 and 200 MB). */
+    maxRequestsPerFile: z.coerce.number().int().min(1).max(50_000),
+    /** How often a waiting run asks for its batches' status. */
+    pollIntervalMs: z.coerce.number().int().min(1),
+    /** Wait for submitted batches and load them; false: submit and exit, a later run collects. */
+    wait: z.boolean(),
+  }),
+  /** Reads (similar items, search) in the CLI and the HTTP service; scoring in README "How scores are computed". */
+  retrieve: z.object({
+    /** Version per namespace for reads: `v3` or `default=v2,electronics=v3` (BLEND_EMBEDDING_VERSION). */
+    blendEmbeddingVersion: z.string().optional(),
+    /** Below this many tags on the query item, embedding candidates fill the tag list; at or above, scores blend. */
+    minTags: z.coerce.number().int().min(0),
+    /** Weight of the embedding score in a blend, from 0 (tags only) to 1 (embedding only). */
+    embeddingWeight: z.coerce.number().min(0).max(1),
+    /** hnsw.ef_search per query: higher is more accurate and slower. */
+    efSearch: z.coerce.number().int().min(1).max(1000),
+  }),
+  /** `itemvec serve`. */
+  serve: z.object({
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
+    /**
+     * API keys and the org each may read, besides the api_keys table. `sha256` (of the key) keeps the
+     * key itself out of the file. Error messages name the entry by index, never by key.
+     */
+    apiKeys: z.array(
+      z
+        .object({
+          orgId: z.guid({ message: 'orgId must be a UUID' }),
+          key: z.string().min(16, 'key must be at least 16 characters').optional(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits').optional(),
+        })
+        .strict()
+        .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256'),
+    ),
+  }),
+  /** `itemvec run --modality image`: fetching (src/images) and the image model (src/embed/image-*.ts). */
+  images: z.object({
+    /** `mobilenet`: MobileNetV2 features shipped in nsfwjs (1,280-d); `clip`: a CLIP-style model folder (modelDir). */
+    provider: z.enum(['mobilenet', 'clip']),
+    modelDir: z.string().min(1).optional(),
+    /** Whole fetch of one image, redirects and body included. */
+    timeoutMs: z.coerce.number().int().min(1),
+    /** Longest silence while connecting, waiting for headers, or between body chunks (a slow drip). */
+    idleTimeoutMs: z.coerce.number().int().min(1),
+    /** Bodies above this are refused, declared or not. */
+    maxBytes: z.coerce.number().int().min(1),
+    /** Decoded size limit, against decompression bombs (a small file that expands to gigapixels). */
+    maxPixels: z.coerce.number().int().min(1),
+    maxRedirects: z.coerce.number().int().min(0).max(10),
+    /**
+     * Hosts the SSRF guard lets through although they resolve to loopback/private/link-local
+     * addresses: `cdn.internal`, `10.0.0.5:8080`, `[::1]:9000` (no port: every port).
+     */
+    allowHosts: z.array(z.string().min(1)),
+    /** Images fetched at once. */
+    concurrency: z.coerce.number().int().min(1).max(256),
+    /** Images per model call; unset → the model's own default. */
+    batchSize: z.coerce.number().int().min(1).max(256).optional(),
+    userAgent: z.string().min(1),
   }),
 });
 
@@ -78,9 +154,24 @@ export function defaultConfig(cwd = process.cwd()): Config {
     version: 'v1',
     modality: 'text',
     prompt: { template: DEFAULT_PROMPT_TEMPLATE },
-    embed: { provider: 'local' },
+    embed: { provider: 'local', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
+    prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true },
+    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync' },
+    batch: { maxRequestsPerFile: 50_000, pollIntervalMs: 60_000, wait: true },
+    retrieve: { minTags: RETRIEVE_DEFAULTS.minTags, embeddingWeight: RETRIEVE_DEFAULTS.embeddingWeight, efSearch: RETRIEVE_DEFAULTS.efSearch },
+    serve: { host: '127.0.0.1', port: 8080, apiKeys: [] },
+    images: {
+      provider: 'mobilenet',
+      timeoutMs: 30_000,
+      idleTimeoutMs: 10_000,
+      maxBytes: 15 * 1024 * 1024,
+      maxPixels: 40_000_000,
+      maxRedirects: 3,
+      allowHosts: [],
+      concurrency: 8,
+      userAgent: 'itemvec-image-fetch/0.1',
+    },
   };
 }
 
@@ -97,6 +188,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   set(embed, 'baseURL', env.OPENAI_BASE_URL);
   set(embed, 'modelDir', env.ITEMVEC_LOCAL_MODEL_DIR);
   set(embed, 'concurrency', env.ITEMVEC_CONCURRENCY);
+  set(embed, 'rpm', env.ITEMVEC_RPM);
+  set(embed, 'maxRetries', env.ITEMVEC_MAX_RETRIES);
+  set(embed, 'timeoutMs', env.ITEMVEC_TIMEOUT_MS);
+  set(embed, 'tpm', env.ITEMVEC_TPM);
   const objects: Record<string, unknown> = {};
   set(objects, 'url', env.ITEMVEC_OBJECTS_URL);
   set(objects, 'endpoint', env.ITEMVEC_S3_ENDPOINT);
@@ -111,6 +206,30 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   const prompt: Record<string, unknown> = {};
   set(prompt, 'template', env.ITEMVEC_PROMPT_TEMPLATE);
   top.prompt = prompt;
+  const retrieve: Record<string, unknown> = {};
+  set(retrieve, 'blendEmbeddingVersion', env.BLEND_EMBEDDING_VERSION);
+  set(retrieve, 'minTags', env.ITEMVEC_MIN_TAGS);
+  set(retrieve, 'embeddingWeight', env.ITEMVEC_EMBEDDING_WEIGHT);
+  set(retrieve, 'efSearch', env.ITEMVEC_EF_SEARCH);
+  top.retrieve = retrieve;
+  const serve: Record<string, unknown> = {};
+  set(serve, 'host', env.ITEMVEC_HOST);
+  set(serve, 'port', env.ITEMVEC_PORT);
+  // "<org-uuid>=<key>,<org-uuid>=<key>": split on the first "=", so a key may contain one.
+  if (env.ITEMVEC_API_KEYS) {
+    serve.apiKeys = env.ITEMVEC_API_KEYS.split(',').map((entry) => {
+      const eq = entry.indexOf('=');
+      return { orgId: entry.slice(0, Math.max(eq, 0)).trim(), key: entry.slice(eq + 1).trim() };
+    });
+  }
+  top.serve = serve;
+  const images: Record<string, unknown> = {};
+  set(images, 'provider', env.ITEMVEC_IMAGE_PROVIDER);
+  set(images, 'modelDir', env.ITEMVEC_IMAGE_MODEL_DIR);
+  set(images, 'timeoutMs', env.ITEMVEC_IMAGE_TIMEOUT_MS);
+  set(images, 'maxBytes', env.ITEMVEC_IMAGE_MAX_BYTES);
+  if (env.ITEMVEC_IMAGE_ALLOW_HOSTS) images.allowHosts = env.ITEMVEC_IMAGE_ALLOW_HOSTS.split(',').map((h) => h.trim()).filter(Boolean);
+  top.images = images;
   return top as ConfigInput;
 }
 

@@ -6,6 +6,7 @@ import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
+import { startOpenAIServer } from './support/openai-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exec = promisify(execFile);
@@ -106,14 +107,36 @@ describe('exit codes and messages', () => {
     const secret = 'sk-super-secret-value-42';
     const r = await itemvec(
       ['run', '--catalog', file, '--home', dir, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'text-embedding-3-small'],
-      { OPENAI_API_KEY: secret, DATABASE_URL: '', ITEMVEC_LOG_LEVEL: 'debug' },
+      { OPENAI_API_KEY: secret, DATABASE_URL: '', ITEMVEC_LOG_LEVEL: 'debug', ITEMVEC_MAX_RETRIES: '1' },
     );
     assert.notEqual(r.code, 0);
     assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'the API key must never be printed');
   });
 
+  test('run --dry-run needs no API key, calls nothing and prints tokens, requests and cost', async () => {
+    const server = await startOpenAIServer();
+    try {
+      const dir = await tempDir();
+      const file = await writeJsonl(path.join(dir, 'c.jsonl'), sampleItems(30, 'dry'));
+      const args = ['run', '--catalog', file, '--home', dir, '--provider', 'openai', '--base-url', server.url, '--dry-run'];
+      const json = await itemvec([...args, '--json']);
+      assert.equal(json.code, 0, json.stderr);
+      const summary = JSON.parse(json.stdout);
+      assert.equal(summary.dry_run, true);
+      assert.equal(summary.embedded, 30);
+      assert.equal(summary.api_calls, 1);
+      assert.equal(summary.cost_usd, Math.round((summary.tokens / 1e6) * 0.13 * 1e6) / 1e6);
+      const text = await itemvec(args);
+      assert.match(text.stdout, /nothing was embedded or written/);
+      assert.match(text.stdout, /estimated cost\s+\$0\.0\d{3}/);
+      assert.equal(server.counters.requests, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('every command has help with examples', async () => {
-    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['failures', 'list'], ['migrate']]) {
+    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['failures', 'list'], ['failures', 'retry'], ['migrate']]) {
       const r = await itemvec([...cmd, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Examples:/, `${cmd.join(' ')} --help shows examples`);

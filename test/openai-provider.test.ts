@@ -112,29 +112,20 @@ describe('openai provider over HTTP', () => {
     });
   });
 
-  it('a 500 is retried by the SDK and then succeeds', async () => {
+  it('makes one attempt per call: a 500 → non-fatal UNAVAILABLE (retries belong to the scheduler)', async () => {
     await withServer({}, async (server) => {
-      server.setFaults([{ status: 500, count: 1 }]);
+      server.setFaults([{ status: 503, count: 1, retryAfterMs: 1 }]);
       const p = await provider(server);
-      const { vectors } = await p.embed(['hello']);
-      assert.equal(vectors.length, 1);
-      assert.equal(server.counters.requests, 2);
-    });
-  });
-
-  it('5xx beyond maxRetries → non-fatal UNAVAILABLE', async () => {
-    await withServer({}, async (server) => {
-      server.setFaults([{ status: 503, count: 5, retryAfterMs: 1 }]);
-      const p = await provider(server, { maxRetries: 1 });
       const err = await providerError(p.embed(['hello']));
       assert.equal(err.code, 'UNAVAILABLE');
       assert.equal(err.fatal, false);
       assert.equal(err.context.status, 503);
-      assert.equal(server.counters.requests, 2);
+      assert.equal(server.counters.requests, 1);
+      assert.equal((await p.embed(['hello'])).vectors.length, 1);
     });
   });
 
-  it('429 insufficient_quota → fatal QUOTA, without retrying', async () => {
+  it('429 insufficient_quota → fatal QUOTA', async () => {
     await withServer({}, async (server) => {
       server.setFaults([{ status: 429, count: 3, code: 'insufficient_quota' }]);
       const p = await provider(server);
@@ -142,23 +133,23 @@ describe('openai provider over HTTP', () => {
       assert.equal(err.code, 'QUOTA');
       assert.equal(err.fatal, true);
       assert.equal(err.context.status, 429);
-      assert.equal(server.counters.requests, 1, 'a quota error must not be retried');
+      assert.equal(server.counters.requests, 1);
     });
   });
 
-  it('429 rate limit: the SDK honours retry-after-ms; when retries run out → non-fatal RATE_LIMITED', async () => {
+  it('429 rate limit → non-fatal RATE_LIMITED carrying retry-after-ms, and the next call waits it out', async () => {
     await withServer({}, async (server) => {
-      server.setFaults([{ status: 429, count: 1, retryAfterMs: 20 }]);
-      const p = await provider(server, { maxRetries: 1 });
-      await p.embed(['hello']);
-      assert.equal(server.counters.requests, 2);
-
-      server.setFaults([{ status: 429, count: 1, retryAfterMs: 1500 }]);
-      const noRetry = await provider(server, { maxRetries: 0 });
-      const err = await providerError(noRetry.embed(['hello']));
+      server.setFaults([{ status: 429, count: 1, retryAfterMs: 300 }]);
+      const p = await provider(server);
+      const err = await providerError(p.embed(['hello']));
       assert.equal(err.code, 'RATE_LIMITED');
       assert.equal(err.fatal, false);
-      assert.equal(err.context.retryAfterMs, 1500);
+      assert.equal(err.context.retryAfterMs, 300);
+      const started = performance.now();
+      await p.embed(['hello']);
+      // The pause is shared: the next request of the process does not go out before the wait is over.
+      assert.ok(performance.now() - started >= 250, 'the next call must wait for retry-after');
+      assert.equal(server.counters.requests, 2);
     });
   });
 
@@ -185,19 +176,20 @@ describe('openai provider over HTTP', () => {
     });
   });
 
-  it('unreachable server and timeouts → non-fatal UNAVAILABLE', async () => {
+  it('unreachable server → non-fatal UNAVAILABLE; no answer in time → non-fatal TIMEOUT', async () => {
     const closed = await startOpenAIServer();
     await closed.close();
-    const p = await createOpenAIProvider({ apiKey: 'sk-test', baseURL: closed.url, maxRetries: 0 });
+    const p = await createOpenAIProvider({ apiKey: 'sk-test', baseURL: closed.url });
     const refused = await providerError(p.embed(['hello']));
     assert.equal(refused.code, 'UNAVAILABLE');
     assert.equal(refused.fatal, false);
 
     await withServer({ latencyMs: 500 }, async (server) => {
-      const slow = await provider(server, { timeoutMs: 50, maxRetries: 0 });
+      const slow = await provider(server, { timeoutMs: 50 });
       const err = await providerError(slow.embed(['hello']));
-      assert.equal(err.code, 'UNAVAILABLE');
-      assert.match(err.message, /timed out after 50 ms/);
+      assert.equal(err.code, 'TIMEOUT');
+      assert.equal(err.fatal, false);
+      assert.match(err.message, /no answer within 50 ms/);
     });
   });
 

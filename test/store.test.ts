@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { CatalogItem } from '../src/catalog/item.js';
 import { ConfigError, DatabaseError, NotFoundError } from '../src/errors.js';
 import { similar, search } from '../src/retrieve/similar.js';
 import { parseBlendEmbeddingVersion, resolveVersion } from '../src/retrieve/version.js';
@@ -21,79 +20,15 @@ import {
   lookupExisting,
   upsertCatalogItems,
   upsertItemVectors,
-  type ItemVectorRow,
-  type VersionKey,
 } from '../src/store/embeddings.js';
 import { clearFailures, listFailures, recordFailures, type FailureRecord } from '../src/store/failures.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
-import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vectorIndexShape, type VersionSpec } from '../src/store/versions.js';
+import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vectorIndexShape } from '../src/store/versions.js';
 import { tempDir } from './support/fixtures.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
 import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
-import { cosine, mulberry32 } from './support/random.js';
-
-// ---------------------------------------------------------------------------------------------
-// Deterministic vectors
-
-function unit(values: ArrayLike<number>): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
-  const norm = Math.sqrt(sum);
-  return Float32Array.from(values, (x) => x / norm);
-}
-
-function randomVector(seed: number, dims = 512): Float32Array {
-  const r = mulberry32(seed);
-  return unit(Array.from({ length: dims }, () => r() * 2 - 1));
-}
-
-/** `base` pushed towards a random direction by `t` (both unit length): cosine ≈ 1/√(1+t²). */
-function nearVector(base: Float32Array, seed: number, t: number): Float32Array {
-  const noise = randomVector(seed, base.length);
-  return unit(Array.from(base, (x, i) => x + t * noise[i]!));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures
-
-const spec = (orgId: string, over: Partial<VersionSpec> = {}): VersionSpec => ({
-  orgId,
-  namespace: 'default',
-  modality: 'text',
-  version: 'v1',
-  provider: 'test',
-  model: 'test-512',
-  dims: 512,
-  promptTemplate: 'Product: {brand} {category}\nDescription: {description}',
-  ...over,
-});
-
-const keyOf = (s: VersionSpec): VersionKey => ({ orgId: s.orgId, namespace: s.namespace, modality: s.modality, version: s.version });
-
-function vectorRow(itemId: string, vector: Float32Array, metadataHash = `h-${itemId}`, over: Partial<ItemVectorRow> = {}): ItemVectorRow {
-  return { itemId, vector, metadataHash, metadataVersion: null, chunkCount: 1, tokenCount: 12, generatedAt: new Date('2026-01-02T03:04:05.000Z'), ...over };
-}
-
-function catalogItem(orgId: string, namespace: string, itemId: string, over: Partial<CatalogItem> = {}): CatalogItem {
-  return {
-    itemId,
-    orgId,
-    namespace,
-    description: `Description of ${itemId}`,
-    brand: 'Acme',
-    category: 'Outdoor > Boots',
-    imageUrl: `https://images.example.com/${itemId}.jpg`,
-    tags: [],
-    metadataVersion: null,
-    ...over,
-  };
-}
-
-/** Register a version and store `items` (id → vector) in it. */
-async function seed(db: Db, s: VersionSpec, items: Record<string, Float32Array>): Promise<void> {
-  await ensureVersion(db, s);
-  await upsertItemVectors(db, keyOf(s), s.model, Object.entries(items).map(([id, v]) => vectorRow(id, v)));
-}
+import { cosine, nearVector, randomVector } from './support/random.js';
+import { catalogItem, keyOf, seed, spec, vectorRow } from './support/seed.js';
 
 /** The text of the `nn` query that similar()/search() send inside their transaction, with its parameters. */
 interface Captured {

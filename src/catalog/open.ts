@@ -1,5 +1,6 @@
 /**
- * Open a catalog source: a file (format chosen by extension) or a Postgres staging table.
+ * Open a catalog source: a file (format chosen by extension), a Postgres staging table, or records
+ * a caller supplies (e.g. dead letters being replayed).
  */
 import { extname } from 'node:path';
 
@@ -9,8 +10,12 @@ import type { RowDefaults, RowResult } from './item.js';
 import { readJsonl } from './jsonl.js';
 import { readParquet } from './parquet.js';
 import { readPostgresTable } from './postgres.js';
+import { readRecords, type SourceRecord } from './records.js';
 
-export type CatalogSource = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; table: string };
+export type CatalogSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'postgres'; url: string; table: string }
+  | { kind: 'records'; records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>; total?: number };
 
 /**
  * A streamed catalog plus its progress.
@@ -33,6 +38,7 @@ export const SUPPORTED_EXTENSIONS = ['.jsonl', '.ndjson', '.json', '.csv', '.par
 
 export function openCatalog(source: CatalogSource, defaults: RowDefaults): CatalogReader {
   if (source.kind === 'postgres') return readPostgresTable(source.url, source.table, defaults);
+  if (source.kind === 'records') return readRecords(source.records, defaults, source.total ?? null);
   const ext = extname(source.path).toLowerCase();
   switch (ext) {
     case '.jsonl':

@@ -1,4 +1,5 @@
 /** Human-readable output of the CLI; `--json` bypasses all of this. */
+import type { RetryResult } from '../pipeline/retry-failures.js';
 import type { RunSummary } from '../pipeline/run.js';
 import type { Candidate } from '../retrieve/similar.js';
 import type { FailureRow } from '../store/failures.js';
@@ -15,16 +16,19 @@ export function formatSummary(s: RunSummary): string {
     ['run', s.run_id],
     ['version', `${s.version} (${s.provider}/${s.model}, ${s.dims}-d, ${s.modality})`],
     ['items seen', s.items_seen],
-    ['embedded', s.embedded],
+    [s.dry_run ? 'to embed' : 'embedded', s.embedded],
     ['skipped (unchanged)', s.skipped_unchanged],
     ['rejected rows', s.rejected],
     ['failed items', s.failed],
     ['failure rate', `${(s.failure_rate * 100).toFixed(2)}%${s.alert ? '  ⚠ above threshold' : ''}`],
     ['duplicates', s.duplicates],
     ['chunks', s.chunks],
-    ['api calls', s.api_calls],
+    [s.dry_run ? 'requests' : 'api calls', s.retries > 0 ? `${s.api_calls} (${s.retries} retried: ${Object.entries(s.retries_by_cause).map(([k, v]) => `${v} ${k}`).join(', ')})` : s.api_calls],
     ['tokens', s.tokens],
-    ['latency mean / p95', `${s.latency_ms_mean} ms / ${s.latency_ms_p95} ms`],
+    [s.dry_run ? 'estimated cost' : 'cost', s.cost_usd === null ? 'unknown (set prices.<model> in the config)' : `$${s.cost_usd.toFixed(4)}`],
+    ...(s.mode === 'batch'
+      ? ([['batches', `${s.batches.submitted} submitted, ${s.batches.loaded} loaded, ${s.batches.pending} still running${s.batches.items_in_open_batches ? ` (${s.batches.items_in_open_batches} changed items already in them)` : ''}`]] as Array<[string, string]>)
+      : ([['latency mean / p95', `${s.latency_ms_mean} ms / ${s.latency_ms_p95} ms`]] as Array<[string, string]>)),
     ['wall', `${s.wall_s} s (${s.items_per_s} items/s)`],
     ['parquet parts', `${s.parquet_parts} → ${s.objects_url}`],
     ['database', s.database],
@@ -32,7 +36,7 @@ export function formatSummary(s: RunSummary): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   if (s.rejected + s.failed > 0) lines.push('', '  see them with: itemvec failures list');
-  return ['itemvec run finished', ...lines].join('\n');
+  return [s.dry_run ? 'itemvec run --dry-run: nothing was embedded or written' : 'itemvec run finished', ...lines].join('\n');
 }
 
 export function formatCandidates(title: string, candidates: Candidate[]): string {
@@ -71,4 +75,16 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function formatRetries(results: RetryResult[]): string {
+  if (results.length === 0) return 'no recorded failures match';
+  return results
+    .map((r) => {
+      const s = r.summary;
+      const still = s.failed + s.rejected;
+      return `${r.key.namespace} ${r.key.version} (${r.key.modality}): replayed ${r.replayed}, ${s.dry_run ? `would embed ${s.embedded}` : `embedded ${s.embedded}`}, ` +
+        `already current ${s.skipped_unchanged}, resolved ${r.resolved}, still failing ${still}${still > 0 ? ' (itemvec failures list)' : ''}`;
+    })
+    .join('\n');
 }

@@ -8,16 +8,19 @@ import { loadConfig, type ConfigInput } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import { ExitCode, ItemvecError, ConfigError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
+import { retryFailures } from '../pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
-import { parseBlendEmbeddingVersion } from '../retrieve/version.js';
+import { retrieveOptions } from '../retrieve/options.js';
 import { search, similar } from '../retrieve/similar.js';
-import { openDb, type Db } from '../store/db.js';
+import { openDb } from '../store/db.js';
 import { getCatalogItem } from '../store/embeddings.js';
-import { listFailures } from '../store/failures.js';
+import { listFailures, type FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
 import { listVersions } from '../store/versions.js';
-import { formatCandidates, formatFailures, formatSummary, formatVersions } from './format.js';
+import { print, withDb } from './common.js';
+import { formatCandidates, formatFailures, formatRetries, formatSummary, formatVersions } from './format.js';
 import { createProgressReporter } from './progress.js';
+import { addServeCommands } from './serve.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -33,6 +36,7 @@ Environment:
   DATABASE_URL          postgres://… server with pgvector ≥ 0.8 (default: embedded PGlite)
   ITEMVEC_PROVIDER      local | openai | onnx          ITEMVEC_MODEL, ITEMVEC_DIMS
   OPENAI_API_KEY        key for --provider openai      OPENAI_BASE_URL  any OpenAI-compatible server
+  ITEMVEC_TPM, ITEMVEC_RPM  caps per minute       ITEMVEC_MAX_RETRIES (default 6), ITEMVEC_TIMEOUT_MS (per attempt)
   ITEMVEC_LOCAL_MODEL_DIR  model folder for --provider onnx (or a vendored USE model for local)
   ITEMVEC_OBJECTS_URL   file:///dir or s3://bucket/prefix    ITEMVEC_S3_ENDPOINT  MinIO/R2 endpoint
   ITEMVEC_ORG_ID, ITEMVEC_NAMESPACE, ITEMVEC_VERSION, ITEMVEC_PROMPT_TEMPLATE, ITEMVEC_CONFIG
@@ -54,6 +58,8 @@ interface ProviderFlags {
   dims?: number;
   baseUrl?: string;
   concurrency?: number;
+  tpm?: number;
+  rpm?: number;
 }
 
 const positiveInt = (name: string) => (value: string) => {
@@ -77,34 +83,23 @@ function withProvider(cmd: Command): Command {
     .option('--model <name>', 'model name (also ITEMVEC_MODEL)')
     .option('--dims <n>', 'vector size, e.g. 1024 to shorten text-embedding-3-large (also ITEMVEC_DIMS)', positiveInt('--dims'))
     .option('--base-url <url>', 'OpenAI-compatible server URL (also OPENAI_BASE_URL)')
-    .option('--concurrency <n>', 'requests in flight (default 10 for openai)', positiveInt('--concurrency'));
+    .option('--concurrency <n>', 'requests in flight (default 10 for openai)', positiveInt('--concurrency'))
+    .option('--tpm <n>', 'cap on tokens per minute, below the API\'s own limit (also ITEMVEC_TPM)', positiveInt('--tpm'))
+    .option('--rpm <n>', 'cap on requests per minute (also ITEMVEC_RPM)', positiveInt('--rpm'));
 }
 
-function configFrom(opts: CommonOptions & ProviderFlags & { index?: boolean }) {
+function configFrom(opts: CommonOptions & ProviderFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean }) {
   const overrides: ConfigInput = {
     home: opts.home,
     orgId: opts.org,
     namespace: opts.namespace,
     version: opts.version,
-    embed: { provider: opts.provider, model: opts.model, dims: opts.dims, baseURL: opts.baseUrl, concurrency: opts.concurrency },
-    run: opts.index === false ? { createIndex: false } : {},
+    embed: { provider: opts.provider, model: opts.model, dims: opts.dims, baseURL: opts.baseUrl, concurrency: opts.concurrency, tpm: opts.tpm, rpm: opts.rpm },
+    run: { ...(opts.index === false ? { createIndex: false } : {}), ...(opts.mode ? { mode: opts.mode } : {}) },
+    batch: opts.wait === false ? { wait: false } : {},
   };
   return loadConfig({ file: opts.config, overrides });
 }
-
-async function withDb<T>(config: ReturnType<typeof loadConfig>, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
-  try {
-    await migrate(db);
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
-
-const print = (json: boolean | undefined, value: unknown, text: () => string) => {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
-};
 
 export function buildProgram(): Command {
   const program = new Command('itemvec')
@@ -123,6 +118,9 @@ export function buildProgram(): Command {
     .option('--version <name>', 'embedding version to write (also ITEMVEC_VERSION; default v1)')
     .option('--no-index', 'do not create the HNSW index after loading')
     .option('--no-progress', 'no progress bar or progress log lines')
+    .option('--dry-run', 'print items to embed, tokens, requests and cost; call no model, write nothing')
+    .addOption(new Option('--mode <mode>', 'sync: embeddings endpoint; batch: OpenAI Batch API, half price, resumable').choices(['sync', 'batch']))
+    .option('--no-wait', 'with --mode batch: submit and exit; a later run collects the results')
     .addHelpText(
       'after',
       `
@@ -131,9 +129,12 @@ Examples:
   itemvec run --catalog items.parquet --namespace electronics --version v2 --json
   itemvec run --source postgres://etl@warehouse/analytics --table analytics.catalog_features_raw
   OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --model text-embedding-3-large --version v3
+  itemvec run --catalog items.csv --provider openai --version v3 --dry-run      # cost before spending it
+  OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --tpm 1000000 --concurrency 10
+  OPENAI_API_KEY=… itemvec run --catalog all.jsonl --provider openai --version v3 --mode batch   # backfill at half price
 ${EXIT_CODES}`,
     )
-    .action(async (opts: CommonOptions & ProviderFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean }) => {
+    .action(async (opts: CommonOptions & ProviderFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean }) => {
       if (Boolean(opts.catalog) === Boolean(opts.source)) throw new ConfigError('give either --catalog FILE or --source URL --table NAME');
       if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
       const config = configFrom(opts);
@@ -144,6 +145,7 @@ ${EXIT_CODES}`,
         config,
         source: opts.catalog ? { kind: 'file', path: opts.catalog } : { kind: 'postgres', url: opts.source!, table: opts.table! },
         logger,
+        dryRun: opts.dryRun,
         onProgress: (p) => progress.update(p),
       }).finally(() => progress.stop());
       print(opts.json, summary, () => formatSummary(summary));
@@ -167,7 +169,7 @@ ${EXIT_CODES}`,
           k: opts.k,
           modality: opts.modality,
           version: opts.version,
-          blend: parseBlendEmbeddingVersion(process.env.BLEND_EMBEDDING_VERSION),
+          ...retrieveOptions(config.retrieve),
         });
         const self = opts.json ? null : await getCatalogItem(db, config.orgId, config.namespace, itemId);
         print(opts.json, { item_id: itemId, version: result.version.version, candidates: result.candidates }, () =>
@@ -194,7 +196,7 @@ ${EXIT_CODES}`,
             provider,
             k: opts.k,
             version: opts.version,
-            blend: parseBlendEmbeddingVersion(process.env.BLEND_EMBEDDING_VERSION),
+            ...retrieveOptions(config.retrieve),
           });
           print(opts.json, { query: text, version: result.version.version, candidates: result.candidates }, () =>
             formatCandidates(`Nearest to "${text}" — version ${result.version.version}`, result.candidates),
@@ -232,6 +234,34 @@ ${EXIT_CODES}`,
       });
     });
 
+  withCommon(failures.command('retry'))
+    .description('replay recorded failures with the settings of the version they failed in; resolved ones are removed')
+    .option('--run <run_id>', 'only failures last seen in this run')
+    .option('--version <name>', 'only this version')
+    .addOption(new Option('--stage <stage>', 'only failures of this stage').choices(['extract', 'transform', 'embed', 'load']))
+    .option('--dry-run', 'count what would be replayed; call no model, write nothing')
+    .addHelpText('after', `
+Examples:
+  itemvec failures retry
+  itemvec failures retry --stage embed --version v3 --json
+  OPENAI_API_KEY=… itemvec failures retry --run 1b4e…
+${EXIT_CODES}`)
+    .action(async (opts: CommonOptions & { run?: string; stage?: FailureStage; dryRun?: boolean }) => {
+      const config = configFrom(opts);
+      const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+      await withDb(config, async (db) => {
+        const results = await retryFailures({
+          config,
+          db,
+          logger,
+          dryRun: opts.dryRun,
+          filter: { namespace: opts.namespace, version: opts.version, runId: opts.run, stage: opts.stage },
+        });
+        print(opts.json, results, () => formatRetries(results));
+        if (results.some((r) => r.summary.alert)) process.exitCode = ExitCode.failureRate;
+      });
+    });
+
   withCommon(program.command('migrate'))
     .description('create or upgrade the schema (every command also does this at start)')
     .addHelpText('after', '\nExamples:\n  DATABASE_URL=postgres://app@db/catalog itemvec migrate')
@@ -245,6 +275,8 @@ ${EXIT_CODES}`,
         await db.close();
       }
     });
+
+  addServeCommands(program, EXIT_CODES);
 
   return program;
 }

@@ -8,9 +8,11 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
+import { createHash } from 'node:crypto';
 import { ConfigError, ProviderError, type ErrorContext } from '../errors.js';
 import { cl100kTokenizer } from './cl100k.js';
-import type { EmbeddingProvider, EmbedResponse, ProviderOptions } from './provider.js';
+import type { EmbeddingProvider, EmbedOptions, EmbedResponse, ProviderOptions } from './provider.js';
+import { observeHeaders, sharedRateLimiter } from './rate-limit.js';
 
 export interface OpenAIModelInfo {
   /** Native output size. */
@@ -37,10 +39,10 @@ export const OPENAI_LIMITS = {
 } as const;
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_MAX_RETRIES = 2;
 const DEFAULT_CONCURRENCY = 10;
 
-export async function createOpenAIProvider(opts: ProviderOptions): Promise<EmbeddingProvider> {
+/** The SDK client and what every call needs to know, from provider options (shared by the Batch API path). */
+export function openAIClient(opts: ProviderOptions): { client: OpenAI; ctx: OpenAIContext; dimensions: number | undefined } {
   const apiKey = opts.apiKey;
   if (!apiKey) {
     throw new ConfigError('the openai provider needs an API key: set OPENAI_API_KEY');
@@ -48,110 +50,30 @@ export async function createOpenAIProvider(opts: ProviderOptions): Promise<Embed
   const model = opts.model ?? OPENAI_DEFAULT_MODEL;
   const { dims, dimensions } = resolveDims(model, opts.dims);
   const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs, DEFAULT_TIMEOUT_MS);
-  const maxRetries = nonNegativeInt('maxRetries', opts.maxRetries, DEFAULT_MAX_RETRIES);
-
-  // Retries are owned by the SDK for now: it retries connection errors, timeouts, 408, 409, 429
-  // and 5xx up to `maxRetries` times with exponential backoff (0.5 s doubling, capped at 8 s,
-  // up to 25 % jitter) and sleeps for `retry-after-ms` / `retry-after` when the server sends them.
-  // `timeout` is per attempt, so a call may take up to (maxRetries + 1) × timeoutMs plus backoff.
+  // One attempt per call: retries belong to the scheduler's policy (src/embed/retry.ts), which
+  // also sees rate limits and bisects bad batches. Left to the SDK, retries would multiply
+  // (SDK × scheduler), hide 429s from the pacer and retry insufficient_quota, which never heals.
   const client = new OpenAI({
     apiKey,
     baseURL: opts.baseURL, // undefined → the SDK's default (OPENAI_BASE_URL, else api.openai.com/v1)
     timeout: timeoutMs,
-    maxRetries,
-    fetch: fetchNoQuotaRetry,
+    maxRetries: 0,
   });
-  const endpoint = describeEndpoint(client.baseURL);
+  return { client, ctx: { model, endpoint: describeEndpoint(client.baseURL), apiKey, timeoutMs, dims }, dimensions };
+}
 
-  const redact = (text: string): string =>
-    // Never echo the key: the exact key, and the masked `sk-abc***xyz` form OpenAI puts in 401s.
-    text.split(apiKey).join('[redacted]').replace(/\bsk-[\w*.-]+/g, 'sk-[redacted]');
+export async function createOpenAIProvider(opts: ProviderOptions): Promise<EmbeddingProvider> {
+  const { client, ctx, dimensions } = openAIClient(opts);
+  const { model, dims, endpoint, apiKey } = ctx;
+  // Limits are per organisation and model: every run of this process using the same key shares them.
+  const keyFingerprint = createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
+  const limiter = sharedRateLimiter(`${endpoint}|${model}|${keyFingerprint}`, { rpm: opts.rpm, tpm: opts.tpm });
 
-  function toProviderError(err: unknown): ProviderError {
-    if (err instanceof ProviderError) return err;
-    const context: ErrorContext = { model, endpoint };
-    if (err instanceof APIUserAbortError) {
-      return new ProviderError('ABORTED', 'embedding request aborted', { fatal: false, context, cause: err });
-    }
-    // APIConnectionTimeoutError extends APIConnectionError, which extends APIError (status undefined).
-    if (err instanceof APIConnectionTimeoutError) {
-      return new ProviderError(
-        'UNAVAILABLE',
-        `embedding request to ${endpoint} timed out after ${timeoutMs} ms (${maxRetries} retries)`,
-        { fatal: false, context, cause: err },
-      );
-    }
-    if (err instanceof APIConnectionError) {
-      return new ProviderError('UNAVAILABLE', `cannot reach ${endpoint}: ${redact(connectionDetail(err))}`, {
-        fatal: false,
-        context,
-        cause: err,
-      });
-    }
-    if (err instanceof APIError && typeof err.status === 'number') {
-      const status = err.status;
-      context.status = status;
-      if (err.requestID) context.requestId = err.requestID;
-      const serverMessage = redact(serverMessageOf(err));
-      if (status === 401 || status === 403) {
-        // No `cause`: the SDK error carries the server's unredacted message.
-        return new ProviderError(
-          'AUTH',
-          `OpenAI rejected the credentials (HTTP ${status}): check OPENAI_API_KEY and the base URL (${endpoint}). ` +
-            `Server said: ${serverMessage}`,
-          { fatal: true, context },
-        );
-      }
-      const code = typeof err.code === 'string' ? err.code : undefined;
-      const type = typeof err.type === 'string' ? err.type : undefined;
-      if (status === 429 && (code === 'insufficient_quota' || type === 'insufficient_quota')) {
-        return new ProviderError(
-          'QUOTA',
-          'OpenAI quota exhausted (HTTP 429 insufficient_quota): check the plan and billing of this API key. ' +
-            serverMessage,
-          { fatal: true, context, cause: err },
-        );
-      }
-      if (status === 404) {
-        return new ProviderError(
-          'MODEL_NOT_FOUND',
-          `model "${model}" not found at ${endpoint} (HTTP 404): check the model name and base URL. ${serverMessage}`,
-          { fatal: true, context, cause: err },
-        );
-      }
-      if (status === 429) {
-        const retryAfterMs = retryAfterMsOf(err.headers);
-        if (retryAfterMs !== undefined) context.retryAfterMs = retryAfterMs;
-        return new ProviderError('RATE_LIMITED', `rate limited by ${endpoint} (HTTP 429): ${serverMessage}`, {
-          fatal: false,
-          context,
-          cause: err,
-        });
-      }
-      if (status === 408 || status === 409 || status >= 500) {
-        return new ProviderError('UNAVAILABLE', `${endpoint} failed (HTTP ${status}): ${serverMessage}`, {
-          fatal: false,
-          context,
-          cause: err,
-        });
-      }
-      // 400 and the other 4xx (413, 422…): this batch is wrong, the next one may be fine.
-      return new ProviderError('BAD_REQUEST', `OpenAI rejected the request (HTTP ${status}): ${serverMessage}`, {
-        fatal: false,
-        context,
-        cause: err,
-      });
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return new ProviderError('UNAVAILABLE', `embedding request failed: ${redact(message)}`, {
-      fatal: false,
-      context,
-      cause: err,
-    });
-  }
 
-  async function embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResponse> {
+  async function embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResponse> {
     if (texts.length === 0) return { vectors: [], tokens: 0 };
+    const tokens = options.tokens ?? texts.reduce((n, t) => n + cl100kTokenizer.encode(t).length, 0);
+    const ticket = await limiter.acquire(tokens, options.signal);
     let result;
     try {
       result = await client.embeddings
@@ -164,55 +86,30 @@ export async function createOpenAIProvider(opts: ProviderOptions): Promise<Embed
             encoding_format: 'base64',
             ...(dimensions !== undefined ? { dimensions } : {}),
           },
-          { signal: options?.signal },
+          { signal: options.signal },
         )
         .withResponse();
     } catch (err) {
-      throw toProviderError(err);
+      const error = toProviderError(err, ctx);
+      // A request refused by the rate limiter, or refused or reset before the server answered,
+      // consumed none of the budget: give it back, or the next minute is paced far too slowly.
+      const neverServed = error.code === 'RATE_LIMITED' || (err instanceof APIConnectionError && !(err instanceof APIConnectionTimeoutError));
+      limiter.settle(ticket, err instanceof APIError && err.headers ? observeHeaders(err.headers) : undefined, neverServed);
+      const retryAfterMs = error.context.retryAfterMs;
+      // A request over the whole budget is split by the scheduler; its wait says nothing about smaller ones.
+      const overBudget = Number(error.context.requestedTokens) > Number(error.context.tokenLimit);
+      if (error.code === 'RATE_LIMITED' && typeof retryAfterMs === 'number' && !overBudget) limiter.pause(retryAfterMs);
+      throw error;
     }
     const { data: body, response } = result;
+    limiter.settle(ticket, observeHeaders(response.headers));
     const context: ErrorContext = { model, endpoint, status: response.status };
     const requestId = response.headers.get('x-request-id');
     if (requestId) context.requestId = requestId;
 
-    const items = Array.isArray(body?.data) ? [...body.data] : [];
-    if (items.length !== texts.length) {
-      throw new ProviderError(
-        'BAD_RESPONSE',
-        `${endpoint} returned ${items.length} embeddings for ${texts.length} inputs`,
-        { fatal: false, context },
-      );
-    }
-    items.sort((a, b) => a.index - b.index);
-    const vectors = items.map((item, i) => {
-      if (item.index !== i) {
-        const message = `${endpoint} returned embedding indexes that are not 0..${texts.length - 1}`;
-        throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
-      }
-      // The SDK types `embedding` as number[]; with encoding_format 'base64' it is a string. Some
-      // compatible servers ignore encoding_format and send floats anyway: accept both.
-      const raw: unknown = item.embedding;
-      const vector =
-        typeof raw === 'string' ? decodeFloat32Base64(raw) : Array.isArray(raw) ? Float32Array.from(raw) : undefined;
-      if (!vector) {
-        const message = `${endpoint} returned an embedding that is neither base64 nor an array`;
-        throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
-      }
-      if (vector.length !== dims) {
-        throw new ProviderError(
-          'DIMS_MISMATCH',
-          `model "${model}" returned ${vector.length}-dimensional vectors but ${dims} were expected: ` +
-            `set dims to the model's output size`,
-          { fatal: true, context: { ...context, expected: dims, actual: vector.length } },
-        );
-      }
-      return vector;
-    });
-
+    const vectors = decodeEmbeddings(body?.data, texts.length, ctx, context);
     const usage = body.usage;
-    const tokens =
-      usage?.total_tokens ?? usage?.prompt_tokens ?? texts.reduce((n, t) => n + cl100kTokenizer.encode(t).length, 0);
-    return { vectors, tokens };
+    return { vectors, tokens: usage?.total_tokens ?? usage?.prompt_tokens ?? tokens };
   }
 
   return {
@@ -224,9 +121,146 @@ export async function createOpenAIProvider(opts: ProviderOptions): Promise<Embed
     maxBatchTokens: positiveInt('maxBatchTokens', opts.maxBatchTokens, OPENAI_LIMITS.maxBatchTokens),
     concurrency: positiveInt('concurrency', opts.concurrency, DEFAULT_CONCURRENCY),
     tokenizer: cl100kTokenizer,
+    tokenBudget: () => limiter.tokenLimit,
     embed,
     close: async () => {},
   };
+}
+
+/** What error messages and checks need to know about the client that made the call. */
+export interface OpenAIContext {
+  model: string;
+  endpoint: string;
+  apiKey: string;
+  timeoutMs: number;
+  dims: number;
+}
+
+/** Map an SDK error to a ProviderError an operator can act on, never echoing the key. */
+export function toProviderError(err: unknown, ctx: OpenAIContext): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const { model, endpoint, timeoutMs } = ctx;
+  // Never echo the key: the exact key, and the masked `sk-abc***xyz` form OpenAI puts in 401s.
+  const redact = (text: string): string => text.split(ctx.apiKey).join('[redacted]').replace(/\bsk-[\w*.-]+/g, 'sk-[redacted]');
+  const context: ErrorContext = { model, endpoint };
+  if (err instanceof APIUserAbortError) {
+    return new ProviderError('ABORTED', 'embedding request aborted', { fatal: false, context, cause: err });
+  }
+  // APIConnectionTimeoutError extends APIConnectionError, which extends APIError (status undefined).
+  if (err instanceof APIConnectionTimeoutError) {
+    return new ProviderError('TIMEOUT', `embedding request to ${endpoint} got no answer within ${timeoutMs} ms`, {
+      fatal: false,
+      context,
+      cause: err,
+    });
+  }
+  if (err instanceof APIConnectionError) {
+    return new ProviderError('UNAVAILABLE', `cannot reach ${endpoint}: ${redact(connectionDetail(err))}`, {
+      fatal: false,
+      context,
+      cause: err,
+    });
+  }
+  if (err instanceof APIError && typeof err.status === 'number') {
+    const status = err.status;
+    context.status = status;
+    if (err.requestID) context.requestId = err.requestID;
+    const serverMessage = redact(serverMessageOf(err));
+    if (status === 401 || status === 403) {
+      // No `cause`: the SDK error carries the server's unredacted message.
+      return new ProviderError(
+        'AUTH',
+        `OpenAI rejected the credentials (HTTP ${status}): check OPENAI_API_KEY and the base URL (${endpoint}). ` +
+          `Server said: ${serverMessage}`,
+        { fatal: true, context },
+      );
+    }
+    const code = typeof err.code === 'string' ? err.code : undefined;
+    const type = typeof err.type === 'string' ? err.type : undefined;
+    if (status === 429 && (code === 'insufficient_quota' || type === 'insufficient_quota')) {
+      return new ProviderError(
+        'QUOTA',
+        'OpenAI quota exhausted (HTTP 429 insufficient_quota): check the plan and billing of this API key. ' +
+          serverMessage,
+        { fatal: true, context, cause: err },
+      );
+    }
+    if (status === 404) {
+      return new ProviderError(
+        'MODEL_NOT_FOUND',
+        `model "${model}" not found at ${endpoint} (HTTP 404): check the model name and base URL. ${serverMessage}`,
+        { fatal: true, context, cause: err },
+      );
+    }
+    if (status === 429) {
+      const retryAfterMs = retryAfterMsOf(err.headers) ?? waitFromMessage(serverMessage);
+      if (retryAfterMs !== undefined) context.retryAfterMs = retryAfterMs;
+      // "… on tokens per min (TPM): Limit 120000, Used 0, Requested 138053": a request larger than
+      // the whole per-minute budget can never pass; the scheduler splits it instead of retrying.
+      const tpm = /tokens per min[^:]*: Limit (\d+), Used \d+, Requested (\d+)/i.exec(serverMessage);
+      if (tpm) {
+        context.tokenLimit = Number(tpm[1]);
+        context.requestedTokens = Number(tpm[2]);
+      }
+      return new ProviderError('RATE_LIMITED', `rate limited by ${endpoint} (HTTP 429): ${serverMessage}`, {
+        fatal: false,
+        context,
+        cause: err,
+      });
+    }
+    if (status === 408 || status === 409 || status >= 500) {
+      return new ProviderError('UNAVAILABLE', `${endpoint} failed (HTTP ${status}): ${serverMessage}`, {
+        fatal: false,
+        context,
+        cause: err,
+      });
+    }
+    // 400 and the other 4xx (413, 422…): this batch is wrong, the next one may be fine.
+    return new ProviderError('BAD_REQUEST', `OpenAI rejected the request (HTTP ${status}): ${serverMessage}`, {
+      fatal: false,
+      context,
+      cause: err,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderError('UNAVAILABLE', `embedding request failed: ${redact(message)}`, {
+    fatal: false,
+    context,
+    cause: err,
+  });
+}
+
+/**
+ * The `data` of an embeddings response → one vector per input, in input order, checked: count,
+ * indexes, encoding (base64 or floats: some compatible servers ignore encoding_format) and dims.
+ */
+export function decodeEmbeddings(data: unknown, count: number, ctx: OpenAIContext, context: ErrorContext): Float32Array[] {
+  const { endpoint, model, dims } = ctx;
+  const items = Array.isArray(data) ? ([...data] as Array<{ index: number; embedding: unknown }>) : [];
+  if (items.length !== count) {
+    throw new ProviderError('BAD_RESPONSE', `${endpoint} returned ${items.length} embeddings for ${count} inputs`, { fatal: false, context });
+  }
+  items.sort((a, b) => a.index - b.index);
+  return items.map((item, i) => {
+    if (item.index !== i) {
+      const message = `${endpoint} returned embedding indexes that are not 0..${count - 1}`;
+      throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
+    }
+    const raw = item.embedding;
+    const vector = typeof raw === 'string' ? decodeFloat32Base64(raw) : Array.isArray(raw) ? Float32Array.from(raw as number[]) : undefined;
+    if (!vector) {
+      const message = `${endpoint} returned an embedding that is neither base64 nor an array`;
+      throw new ProviderError('BAD_RESPONSE', message, { fatal: false, context });
+    }
+    if (vector.length !== dims) {
+      throw new ProviderError(
+        'DIMS_MISMATCH',
+        `model "${model}" returned ${vector.length}-dimensional vectors but ${dims} were expected: set dims to the model's output size`,
+        { fatal: true, context: { ...context, expected: dims, actual: vector.length } },
+      );
+    }
+    return vector;
+  });
 }
 
 /**
@@ -271,21 +305,6 @@ export function decodeFloat32Base64(b64: string): Float32Array | undefined {
   return out;
 }
 
-/**
- * The SDK retries every 429, including `insufficient_quota`, which no retry can fix. It obeys the
- * (non-standard) `x-should-retry` response header, so we set `x-should-retry: false` on those.
- */
-const fetchNoQuotaRetry = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const res = await fetch(input, init);
-  if (res.status !== 429 || res.headers.has('x-should-retry')) return res;
-  const text = await res.text();
-  const headers = new Headers(res.headers);
-  headers.delete('content-encoding');
-  headers.delete('content-length');
-  if (text.includes('insufficient_quota')) headers.set('x-should-retry', 'false');
-  return new Response(text, { status: res.status, statusText: res.statusText, headers });
-};
-
 function serverMessageOf(err: APIError): string {
   const body: unknown = err.error;
   if (body && typeof body === 'object' && 'message' in body && typeof body.message === 'string') return body.message;
@@ -301,6 +320,13 @@ function connectionDetail(err: APIConnectionError): string {
     cause = cause.cause;
   }
   return parts.join(': ');
+}
+
+/** "Please try again in 1.5s." / "in 20ms": the wait OpenAI writes into 429 messages. */
+function waitFromMessage(message: string): number | undefined {
+  const m = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i.exec(message);
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
 }
 
 function retryAfterMsOf(headers: Headers | undefined): number | undefined {
@@ -324,14 +350,6 @@ function positiveInt(field: string, value: number | undefined, fallback: number)
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
     throw new ConfigError(`${field} must be a positive integer, got ${value}`, { field });
-  }
-  return value;
-}
-
-function nonNegativeInt(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`${field} must be a non-negative integer, got ${value}`, { field });
   }
   return value;
 }

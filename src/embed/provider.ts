@@ -17,6 +17,12 @@ export interface EmbedResponse {
   tokens: number;
 }
 
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  /** The inputs' token count when the caller already has it (saves tokenizing twice for pacing). */
+  tokens?: number;
+}
+
 export interface EmbeddingProvider {
   readonly name: ProviderName;
   /** Model identifier recorded with every vector (e.g. `text-embedding-3-large`, `use-lite-512`). */
@@ -31,10 +37,16 @@ export interface EmbeddingProvider {
   readonly concurrency: number;
   readonly tokenizer: Tokenizer;
   /**
-   * Embed `texts` (non-empty strings, each within `maxInputTokens`). Rejects with ProviderError;
-   * `fatal: true` when retrying or continuing cannot help (bad credentials, unknown model).
+   * Tokens per minute the backend's rate limit allows, once known (OpenAI: from its headers or
+   * `--tpm`). A request must not exceed it, or it could never pass: packing stays below it.
    */
-  embed(texts: string[], options?: { signal?: AbortSignal }): Promise<EmbedResponse>;
+  tokenBudget?(): number | undefined;
+  /**
+   * Embed `texts` (non-empty strings, each within `maxInputTokens`) in ONE attempt: retrying is the
+   * scheduler's job. Rejects with ProviderError; `fatal: true` when retrying or continuing cannot
+   * help (bad credentials, exhausted quota, unknown model).
+   */
+  embed(texts: string[], options?: EmbedOptions): Promise<EmbedResponse>;
   close(): Promise<void>;
 }
 
@@ -50,6 +62,9 @@ export interface ProviderOptions {
   concurrency?: number;
   maxBatchInputs?: number;
   maxBatchTokens?: number;
+  /** Per-attempt timeout. */
   timeoutMs?: number;
-  maxRetries?: number;
+  /** openai: caps on requests and tokens per minute, below what the server advertises. */
+  rpm?: number;
+  tpm?: number;
 }

@@ -6,9 +6,12 @@
  *
  * A request that fails because of its input (HTTP 400, an input the model cannot take) is split in
  * halves until the culprit is alone, so one bad item never sinks the items packed with it.
+ * A transient failure (429, 5xx, timeout, reset connection) is retried by the one retry policy
+ * (retry.ts) while the request keeps its in-flight slot, so retries never exceed `concurrency`.
  */
 import { ProviderError, errorMessage } from '../errors.js';
 import type { EmbeddingProvider } from './provider.js';
+import { DEFAULT_RETRY_POLICY, TRANSIENT_CODES, retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 
 export interface ChunkInput {
   text: string;
@@ -34,9 +37,13 @@ export interface SchedulerHooks<T> {
   onFailed(pending: PendingEmbedding<T>, error: ProviderError): void;
   /** Called once per provider call, successful or not. */
   onCall(latencyMs: number, tokens: number, inputs: number): void;
+  /** Called before each retry of a request, with the error that caused it. */
+  onRetry?(error: ProviderError, retry: number, delayMs: number, inputs: number): void;
 }
 
+/** Errors caused by an input: bisect to find it. */
 const INPUT_ERRORS = new Set(['BAD_REQUEST', 'EMPTY_INPUT', 'LOCAL_MODEL']);
+
 
 export class EmbedScheduler<T> {
   private batch: Job<T>[] = [];
@@ -48,14 +55,16 @@ export class EmbedScheduler<T> {
     private readonly provider: EmbeddingProvider,
     private readonly hooks: SchedulerHooks<T>,
     private readonly concurrency = provider.concurrency,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
 
   /** Queue an item's chunks; resolves once they are packed (not embedded). Throws after a fatal provider error. */
   async add(item: T, chunks: ChunkInput[]): Promise<void> {
     this.throwIfFatal();
     const pending: PendingEmbedding<T> = { item, chunks, vectors: new Array(chunks.length), remaining: chunks.length, failed: false };
+    const maxTokens = Math.min(this.provider.maxBatchTokens, this.provider.tokenBudget?.() ?? Infinity);
     for (const [index, chunk] of chunks.entries()) {
-      const full = this.batch.length >= this.provider.maxBatchInputs || this.batchTokens + chunk.tokens > this.provider.maxBatchTokens;
+      const full = this.batch.length >= this.provider.maxBatchInputs || this.batchTokens + chunk.tokens > maxTokens;
       if (full && this.batch.length > 0) await this.dispatch();
       this.batch.push({ pending, index });
       this.batchTokens += chunk.tokens;
@@ -87,26 +96,46 @@ export class EmbedScheduler<T> {
     // Chunks of an item that already failed in another request are not worth a call.
     const live = jobs.filter((j) => !j.pending.failed);
     if (live.length === 0 || this.fatal) return;
-    const started = performance.now();
-    try {
-      const { vectors, tokens } = await this.provider.embed(live.map((j) => j.pending.chunks[j.index]!.text));
-      this.hooks.onCall(performance.now() - started, tokens, live.length);
-      live.forEach((job, i) => this.complete(job, vectors[i]!));
-    } catch (err) {
-      const error =
-        err instanceof ProviderError ? err : new ProviderError('PROVIDER_FAILED', errorMessage(err), { fatal: false, cause: err });
-      this.hooks.onCall(performance.now() - started, 0, live.length);
-      if (error.fatal) {
-        this.fatal ??= error;
+    const texts = live.map((j) => j.pending.chunks[j.index]!.text);
+    const tokens = live.reduce((n, j) => n + j.pending.chunks[j.index]!.tokens, 0);
+    for (let retry = 0; ; retry++) {
+      const started = performance.now();
+      try {
+        const response = await this.provider.embed(texts, { tokens });
+        this.hooks.onCall(performance.now() - started, response.tokens, live.length);
+        live.forEach((job, i) => this.complete(job, response.vectors[i]!));
         return;
+      } catch (err) {
+        const error =
+          err instanceof ProviderError ? err : new ProviderError('PROVIDER_FAILED', errorMessage(err), { fatal: false, cause: err });
+        this.hooks.onCall(performance.now() - started, 0, live.length);
+        if (error.fatal) {
+          this.fatal ??= error;
+          return;
+        }
+        // A request bigger than the whole per-minute token budget never passes, however long it waits.
+        const tooBigForBudget = error.code === 'RATE_LIMITED' && typeof error.context.tokenLimit === 'number' && tokens > error.context.tokenLimit;
+        if (tooBigForBudget && live.length === 1) {
+          this.fail(live[0]!.pending, new ProviderError('INPUT_OVER_RATE_LIMIT', `this input has ${tokens} tokens, more than the ${String(error.context.tokenLimit)} tokens per minute the API allows`, { fatal: false, context: error.context }));
+          return;
+        }
+        if (live.length > 1 && (INPUT_ERRORS.has(error.code) || tooBigForBudget)) {
+          const mid = Math.ceil(live.length / 2);
+          await this.send(live.slice(0, mid));
+          await this.send(live.slice(mid));
+          return;
+        }
+        if (!TRANSIENT_CODES.has(error.code) || retry >= this.retry.maxRetries) {
+          error.context.attempt = retry + 1;
+          for (const job of live) this.fail(job.pending, error);
+          return;
+        }
+        const retryAfter = error.context.retryAfterMs;
+        const delay = retryDelayMs(this.retry, retry + 1, typeof retryAfter === 'number' ? retryAfter : undefined);
+        this.hooks.onRetry?.(error, retry + 1, delay, live.length);
+        await sleep(delay);
+        if (this.fatal) return;
       }
-      if (live.length > 1 && INPUT_ERRORS.has(error.code)) {
-        const mid = Math.ceil(live.length / 2);
-        await this.send(live.slice(0, mid));
-        await this.send(live.slice(mid));
-        return;
-      }
-      for (const job of live) this.fail(job.pending, error);
     }
   }
 

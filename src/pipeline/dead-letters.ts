@@ -19,7 +19,8 @@ export class DeadLetters {
   private rejections = 0;
 
   constructor(
-    private readonly db: Queryable,
+    /** null: count and log only (a dry run writes nothing). */
+    private readonly db: Queryable | null,
     private readonly runId: string,
     private readonly logger: Logger,
     /** Where a row goes when it does not name a valid org and namespace of its own. */
@@ -49,6 +50,10 @@ export class DeadLetters {
   }
 
   async flush(): Promise<void> {
+    if (!this.db) {
+      this.pending = [];
+      return;
+    }
     const byKey = new Map<string, { key: VersionKey; list: FailureRecord[] }>();
     for (const { key, failure } of this.pending.splice(0)) {
       const id = `${key.orgId}|${key.namespace}`;

@@ -13,7 +13,23 @@ export class RunStats {
   apiCalls = 0;
   tokens = 0;
   parquetParts = 0;
+  /** Batch API mode: batches submitted by this run, loaded by it (its own or earlier runs'), still running. */
+  batchesSubmitted = 0;
+  batchesLoaded = 0;
+  batchesPending = 0;
+  /** Changed items not submitted because an unfinished batch already holds them. */
+  inOpenBatches = 0;
+  /** Retried requests, by the error that caused the retry (RATE_LIMITED, UNAVAILABLE, TIMEOUT…). */
+  readonly retries: Record<string, number> = {};
   private readonly latencies: number[] = [];
+
+  recordRetry(code: string): void {
+    this.retries[code] = (this.retries[code] ?? 0) + 1;
+  }
+
+  get retryCount(): number {
+    return Object.values(this.retries).reduce((a, b) => a + b, 0);
+  }
 
   recordCall(ms: number): void {
     this.apiCalls += 1;

@@ -93,3 +93,62 @@ export async function listFailures(
     [filter.orgId, filter.namespace ?? null, filter.version ?? null, filter.runId ?? null, filter.limit ?? 100],
   );
 }
+
+export interface FailureFilter {
+  orgId: string;
+  namespace?: string;
+  version?: string;
+  modality?: string;
+  runId?: string;
+  stage?: FailureStage;
+}
+
+const FILTER_SQL = `org_id = $1 AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR version = $3)
+  AND ($4::text IS NULL OR modality = $4) AND ($5::uuid IS NULL OR run_id = $5) AND ($6::text IS NULL OR stage = $6)`;
+const filterParams = (f: FailureFilter) => [f.orgId, f.namespace ?? null, f.version ?? null, f.modality ?? null, f.runId ?? null, f.stage ?? null];
+
+/** The (namespace, modality, version) groups holding failures that match, with their counts. */
+export async function failureGroups(db: Queryable, filter: FailureFilter): Promise<Array<VersionKey & { failures: number }>> {
+  const rows = await db.query<{ namespace: string; modality: string; version: string; failures: number }>(
+    `SELECT namespace, modality, version, count(*)::int AS failures FROM embedding_failures WHERE ${FILTER_SQL}
+     GROUP BY namespace, modality, version ORDER BY namespace, modality, version`,
+    filterParams(filter),
+  );
+  return rows.map((r) => ({ orgId: filter.orgId, namespace: r.namespace, modality: r.modality as VersionKey['modality'], version: r.version, failures: r.failures }));
+}
+
+export interface ReplayableFailure {
+  failureKey: string;
+  sourceRef: string | null;
+  payload: unknown;
+}
+
+/** Failures of one version with their payloads, in pages, so a replay streams like any catalog. */
+export async function* replayableFailures(db: Queryable, key: VersionKey, filter: FailureFilter, pageSize = 500): AsyncGenerator<ReplayableFailure> {
+  let after = '';
+  for (;;) {
+    const rows = await db.query<{ failure_key: string; source_ref: string | null; payload: unknown }>(
+      `SELECT failure_key, source_ref, payload FROM embedding_failures
+       WHERE ${FILTER_SQL} AND namespace = $7 AND modality = $8 AND version = $9 AND failure_key > $10
+       ORDER BY failure_key LIMIT $11`,
+      [...filterParams(filter), key.namespace, key.modality, key.version, after, pageSize],
+    );
+    for (const r of rows) yield { failureKey: r.failure_key, sourceRef: r.source_ref, payload: r.payload };
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1]!.failure_key;
+  }
+}
+
+/**
+ * After a replay: the replayed failures this run did not record again are resolved (the loader
+ * already cleared the ones it embedded; this removes the rest, e.g. items found already current).
+ * Returns how many of `failureKeys` are gone.
+ */
+export async function resolveReplayed(db: Queryable, key: VersionKey, failureKeys: string[], replayRunId: string): Promise<number> {
+  if (failureKeys.length === 0) return 0;
+  const params = [key.orgId, key.namespace, key.modality, key.version, failureKeys];
+  const where = 'org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND failure_key = ANY($5::text[])';
+  await db.query(`DELETE FROM embedding_failures WHERE ${where} AND run_id <> $6`, [...params, replayRunId]);
+  const [left] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM embedding_failures WHERE ${where}`, params);
+  return failureKeys.length - (left?.n ?? 0);
+}

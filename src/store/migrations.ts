@@ -97,6 +97,79 @@ CREATE TABLE embedding_failures (
 CREATE INDEX embedding_failures_run ON embedding_failures (run_id);
 `,
   },
+  {
+    id: 2,
+    name: 'batch api jobs',
+    sql: `
+-- One row per Batch API request file (\`itemvec run --mode batch\`). The row is written before each
+-- remote step (upload, create, download), so a restarted run picks its batches up again instead of
+-- paying for them twice. \`manifest_key\` names the object holding the items the file asks for.
+CREATE TABLE embedding_batches (
+  batch_key      TEXT        PRIMARY KEY, -- <run_id>/part-NNNNN
+  run_id         UUID        NOT NULL,
+  modality       TEXT        NOT NULL,
+  version        TEXT        NOT NULL,
+  provider       TEXT        NOT NULL,
+  model          TEXT        NOT NULL,
+  dims           INT         NOT NULL,
+  manifest_key   TEXT        NOT NULL,
+  requests       INT         NOT NULL,
+  tokens         BIGINT      NOT NULL,
+  status         TEXT        NOT NULL CHECK (status IN ('written','uploaded','submitted','loaded','failed')),
+  input_file_id  TEXT,
+  batch_id       TEXT,
+  remote_status  TEXT,
+  error          TEXT,
+  created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at     TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX embedding_batches_open ON embedding_batches (version, modality) WHERE status NOT IN ('loaded','failed');
+`,
+  },
+  {
+    id: 3,
+    name: 'retriever: api keys, tag index',
+    sql: `
+-- API keys of the HTTP service (\`itemvec keys add\`): only a SHA-256 of each key is stored, so a
+-- copy of the database does not hand out access. A key belongs to exactly one org.
+CREATE TABLE api_keys (
+  key_sha256 TEXT        PRIMARY KEY CHECK (key_sha256 ~ '^[0-9a-f]{64}$'),
+  org_id     UUID        NOT NULL,
+  label      TEXT,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  revoked_at TIMESTAMPTZ
+);
+CREATE INDEX api_keys_org ON api_keys (org_id);
+
+-- The tag retriever looks for items sharing a tag with the query item (tags && $tags).
+CREATE INDEX catalog_items_tags ON catalog_items USING gin (tags);
+`,
+  },
+  {
+    id: 4,
+    name: 'image sources',
+    sql: `
+-- What the image job last fetched for an item (\`itemvec run --modality image\`): the catalog URL it
+-- fetched, the validators the server sent (for If-None-Match / If-Modified-Since) and the SHA-256 of
+-- the bytes. Shared by every image version of the namespace: a vector is current when its
+-- metadata_hash is the hash of (provider, model, dims, this sha256), so a 304 or the same bytes
+-- cost no model call.
+CREATE TABLE image_sources (
+  org_id        UUID        NOT NULL,
+  namespace     TEXT        NOT NULL,
+  item_id       TEXT        NOT NULL,
+  url           TEXT        NOT NULL,
+  etag          TEXT,
+  last_modified TEXT,
+  sha256        TEXT        NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  bytes         INT         NOT NULL CHECK (bytes >= 0),
+  content_type  TEXT,
+  fetched_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  checked_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (org_id, namespace, item_id)
+);
+`,
+  },
 ];
 
 /** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */

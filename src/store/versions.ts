@@ -77,6 +77,18 @@ export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<V
   );
   const existing = await getVersion(db, spec);
   if (!existing) throw new Error(`version ${spec.version} vanished while being registered`);
+  assertSameSettings(existing, spec);
+  await db.query(
+    `UPDATE embedding_versions SET status = 'active', activated_at = now()
+     WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND status = 'inactive'
+       AND NOT EXISTS (SELECT 1 FROM embedding_versions a WHERE a.org_id = $1 AND a.namespace = $2 AND a.modality = $3 AND a.status = 'active')`,
+    [spec.orgId, spec.namespace, spec.modality, spec.version],
+  );
+  return (await getVersion(db, spec)) as VersionRecord;
+}
+
+/** A version fixes provider, model, dims and prompt: a run with other settings must not write to it. */
+export function assertSameSettings(existing: VersionRecord, spec: VersionSpec): void {
   const differences = (['provider', 'model', 'dims', 'promptTemplate'] as const)
     .filter((k) => existing[k] !== spec[k])
     .map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(spec[k])})`);
@@ -87,13 +99,6 @@ export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<V
       { version: spec.version, namespace: spec.namespace },
     );
   }
-  await db.query(
-    `UPDATE embedding_versions SET status = 'active', activated_at = now()
-     WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND status = 'inactive'
-       AND NOT EXISTS (SELECT 1 FROM embedding_versions a WHERE a.org_id = $1 AND a.namespace = $2 AND a.modality = $3 AND a.status = 'active')`,
-    [spec.orgId, spec.namespace, spec.modality, spec.version],
-  );
-  return (await getVersion(db, spec)) as VersionRecord;
 }
 
 export interface VersionSummary extends VersionRecord {

@@ -23,3 +23,22 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return dot / Math.sqrt(na * nb);
 }
+
+export function unit(values: ArrayLike<number>): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  const norm = Math.sqrt(sum);
+  return Float32Array.from(values, (x) => x / norm);
+}
+
+/** A unit vector with uniformly random coordinates before normalising. */
+export function randomVector(seed: number, dims = 512): Float32Array {
+  const r = mulberry32(seed);
+  return unit(Array.from({ length: dims }, () => r() * 2 - 1));
+}
+
+/** `base` pushed towards a random direction by `t` (both unit length): cosine ≈ 1/√(1+t²). */
+export function nearVector(base: Float32Array, seed: number, t: number): Float32Array {
+  const noise = randomVector(seed, base.length);
+  return unit(Array.from(base, (x, i) => x + t * noise[i]!));
+}

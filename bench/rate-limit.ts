@@ -1,0 +1,75 @@
+/**
+ * Rate-limit benchmark: how much of a server's tokens-per-minute budget a run uses, and whether
+ * any item fails for it. The local OpenAI-compatible server enforces T tokens per minute
+ * (continuous refill, starting full, 429 + retry-after beyond it, x-ratelimit-* headers on every
+ * answer), as OpenAI does; the run must pace itself from those headers.
+ *
+ * The server's bucket starts full, so the first T tokens may go at once; a perfect client then
+ * needs (tokens − T) / T minutes for the rest. The share of the limit used is that ideal time over
+ * the measured wall time. The catalog is sized by a dry run to `--minutes` beyond the burst.
+ *
+ *   npm run bench:rate-limit -- [--tpm 120000] [--minutes 1] [--concurrency 10]
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { runEmbeddingJob } from '../src/pipeline/run.js';
+import { startOpenAIServer } from '../test/support/openai-server.js';
+import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { buildCatalog } from './catalog.js';
+
+const benchOut = path.join(path.dirname(fileURLToPath(import.meta.url)), '.out');
+const machineLine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`;
+
+const { values } = parseArgs({ options: { tpm: { type: 'string', default: '120000' }, minutes: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' } } });
+const tpm = Number(values.tpm);
+const minutes = Number(values.minutes);
+
+await mkdir(benchOut, { recursive: true });
+const home = path.join(benchOut, 'home-rate-limit');
+await rm(home, { recursive: true, force: true });
+const server = await startOpenAIServer({ tokensPerMinute: tpm });
+const logger = createLogger({ level: 'warn' });
+const config = (namespace: string) =>
+  loadConfig({
+    env: {},
+    overrides: {
+      home,
+      namespace,
+      embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 256, apiKey: 'sk-test', baseURL: server.url, concurrency: Number(values.concurrency) },
+      run: { createIndex: false },
+    },
+  });
+
+try {
+  // Tokens per item, from a dry run of a sample, to size the catalog.
+  const probe = await buildCatalog(1000, benchOut);
+  const plan = await runEmbeddingJob({ config: config('probe'), source: { kind: 'file', path: probe }, logger, dryRun: true });
+  const perItem = plan.tokens / 1000;
+  const items = Math.ceil((tpm * (1 + minutes)) / perItem);
+  const catalog = await buildCatalog(items, benchOut);
+
+  const started = performance.now();
+  const summary = await runEmbeddingJob({ config: config('paced'), source: { kind: 'file', path: catalog }, logger });
+  const wall = (performance.now() - started) / 1000;
+  const ideal = ((summary.tokens - tpm) / tpm) * 60;
+  console.log(`itemvec rate-limit benchmark · ${machineLine()}`);
+  console.table({
+    'server limit (tokens/min)': tpm,
+    items: items,
+    tokens: summary.tokens,
+    embedded: summary.embedded,
+    failed: summary.failed,
+    requests: summary.api_calls,
+    '429s (retried)': summary.retries_by_cause.RATE_LIMITED ?? 0,
+    'wall s': Math.round(wall * 10) / 10,
+    'ideal wall s (all budget used)': Math.round(ideal * 10) / 10,
+    'share of the limit used': `${((ideal / wall) * 100).toFixed(1)} %`,
+  });
+} finally {
+  await server.close();
+  await rm(home, { recursive: true, force: true });
+}

@@ -1,0 +1,112 @@
+/**
+ * docs/retriever-sql.md is the contract with services in other languages: every `sql` block on that
+ * page runs here exactly as written (split into statements, nothing substituted), through the `pg`
+ * driver with bound parameters as pgx would send them, against PGlite served over the wire. Results
+ * must match the library, the similar-items plan must use the version's partial HNSW index, and the
+ * org filter must hold.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { similar } from '../src/retrieve/similar.js';
+import { openDb, type Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrations.js';
+import { ensureVectorIndex, vectorIndexShape } from '../src/store/versions.js';
+import { tempDir } from './support/fixtures.js';
+import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
+import { nearVector, randomVector } from './support/random.js';
+import { seed, spec } from './support/seed.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const doc = readFileSync(path.join(root, 'docs/retriever-sql.md'), 'utf8');
+
+/** `sql` blocks by the name in their first line (`-- itemvec:<name>`), each split into statements. */
+const blocks = new Map(
+  [...doc.matchAll(/```sql\n-- itemvec:([a-z-]+)\n([\s\S]*?)```/g)].map(([, name, body]) => [
+    name!,
+    body!
+      .split(/;\s*\n/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ]),
+);
+const block = (name: string) => {
+  const statements = blocks.get(name);
+  assert.ok(statements, `docs/retriever-sql.md has a block "-- itemvec:${name}" (found: ${[...blocks.keys()].join(', ')})`);
+  return statements;
+};
+
+const orgA = randomUUID();
+const orgB = randomUUID();
+const DIMS = 3072;
+const versionSpec = spec(orgA, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' });
+let server: PgliteServer;
+let db: Db;
+
+before(async () => {
+  server = await startPgliteServer();
+  db = await openDb({ databaseUrl: server.url, home: await tempDir() });
+  await migrate(db);
+  const q = randomVector(1, DIMS);
+  const itemsA: Record<string, Float32Array> = { q };
+  for (let i = 0; i < 24; i++) itemsA[`n${i}`] = nearVector(q, 10 + i, 0.3 + i * 0.1);
+  await seed(db, versionSpec, itemsA);
+  // Org B: the same query id and a perfect twin of A's query vector, in the same index.
+  await seed(db, spec(orgB, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' }), { q, 'b-twin': q, n0: q });
+  await ensureVectorIndex(db, versionSpec);
+});
+after(async () => {
+  await db?.close();
+  await server?.close();
+});
+
+test('the page has the three documented statements', () => {
+  assert.deepEqual([...blocks.keys()], ['resolve-version', 'similar-items', 'score-candidates']);
+});
+
+test('resolve-version: the requested or blended version, else the active one, with its dims', async () => {
+  const [sql] = block('resolve-version');
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', null]), [{ version: 'v1', dims: DIMS }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v1']), [{ version: 'v1', dims: DIMS }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v9']), [], 'an unknown version gives no row');
+  assert.deepEqual(await db.query(sql!, [randomUUID(), 'default', null]), [], 'another org has no version');
+});
+
+test('similar-items returns what the library returns, through the partial index, for one org only', async () => {
+  const statements = block('similar-items');
+  const settings = statements.slice(0, -1);
+  const select = statements.at(-1)!;
+  assert.deepEqual(settings, ['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = relaxed_order']);
+  const rows = await db.transaction(async (tx) => {
+    for (const s of settings) await tx.exec(s);
+    return tx.query<{ item_id: string; score: number }>(select, [orgA, 'q', 10]);
+  });
+  const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10 });
+  assert.deepEqual(rows.map((r) => r.item_id), library.candidates.map((c) => c.item_id));
+  rows.forEach((r, i) => assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`));
+  assert.ok(!rows.some((r) => r.item_id === 'b-twin'), "org B's twin of the query never appears");
+  assert.equal(rows[0]!.item_id, 'n0', "org A's own n0, not org B's identical one");
+  assert.ok(Number(rows[0]!.score) < 0.999);
+
+  // With few rows a scan of the primary key plus a sort is cheaper than the index; forbidding the sort
+  // makes the planner take the HNSW index whenever the statement can use it at all.
+  const plan = await db.transaction(async (tx) => {
+    for (const s of settings) await tx.exec(s);
+    await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off');
+    const explained = await tx.query<Record<string, string>>(`EXPLAIN ${select}`, [orgA, 'q', 10]);
+    return explained.map((r) => r['QUERY PLAN']).join('\n');
+  });
+  assert.match(plan, new RegExp(`Index Scan using ${vectorIndexShape(versionSpec).name} on item_embeddings`), plan);
+  assert.match(plan, /Order By: \(\(vector\)::halfvec\(3072\) <=> \(InitPlan 1\)\.col1\)/, plan);
+});
+
+test('score-candidates gives each candidate with a vector its cosine to the query item, in the org', async () => {
+  const [sql] = block('score-candidates');
+  const rows = await db.query<{ item_id: string; score: number }>(sql!, [orgA, 'q', ['n3', 'n7', 'b-twin', 'missing']]);
+  const library = new Map((await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 30 })).candidates.map((c) => [c.item_id, c.embedding_score]));
+  assert.deepEqual(rows.map((r) => r.item_id).sort(), ['n3', 'n7']);
+  for (const r of rows) assert.ok(Math.abs(Number(r.score) - library.get(r.item_id)!) < 1e-6, `${r.item_id}: ${r.score} vs ${library.get(r.item_id)}`);
+});
