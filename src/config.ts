@@ -73,6 +73,10 @@ export const ConfigSchema = z.object({
     createIndex: z.boolean(),
     /** `sync`: the embeddings endpoint; `batch`: OpenAI's Batch API (half price, results within 24 h). */
     mode: z.enum(['sync', 'batch']),
+    /** Share of items to embed, by a stable hash of (org_id, item_id): 0.05 for a 5 % backfill, then ramp. */
+    sample: z.coerce.number().gt(0).max(1),
+    /** Copy a vector already computed for the same model and prompt text instead of embedding again. */
+    cache: z.boolean(),
   }),
   batch: z.object({
     /** Requests per uploaded file (the API allows 50,000 and 200 MB). */
@@ -157,7 +161,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
     embed: { provider: 'local', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
     prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync' },
+    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true },
     batch: { maxRequestsPerFile: 50_000, pollIntervalMs: 60_000, wait: true },
     retrieve: { minTags: RETRIEVE_DEFAULTS.minTags, embeddingWeight: RETRIEVE_DEFAULTS.embeddingWeight, efSearch: RETRIEVE_DEFAULTS.efSearch },
     serve: { host: '127.0.0.1', port: 8080, apiKeys: [] },
@@ -226,6 +230,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   const images: Record<string, unknown> = {};
   set(images, 'provider', env.ITEMVEC_IMAGE_PROVIDER);
   set(images, 'modelDir', env.ITEMVEC_IMAGE_MODEL_DIR);
+  // A model folder means CLIP (the default model ships inside nsfwjs and takes none), as with --image-model-dir.
+  if (env.ITEMVEC_IMAGE_MODEL_DIR && !env.ITEMVEC_IMAGE_PROVIDER) images.provider = 'clip';
   set(images, 'timeoutMs', env.ITEMVEC_IMAGE_TIMEOUT_MS);
   set(images, 'maxBytes', env.ITEMVEC_IMAGE_MAX_BYTES);
   if (env.ITEMVEC_IMAGE_ALLOW_HOSTS) images.allowHosts = env.ITEMVEC_IMAGE_ALLOW_HOSTS.split(',').map((h) => h.trim()).filter(Boolean);

@@ -35,3 +35,12 @@ export { runService, type ServiceOptions } from './serve/run.js';
 export { providerFactory, type ProviderFactory } from './serve/providers.js';
 export { createApiKey, listApiKeys, revokeApiKey, hashApiKey, type ApiKeyRow } from './store/api-keys.js';
 export { registry as metricsRegistry } from './metrics.js';
+// Images (`run --modality image`): the job, the guarded fetcher, decoding and image models.
+export { runImageJob, imageMetadataHash, type ImageRunOptions, type ImageRunSummary } from './pipeline/image-job.js';
+export { fetchImage, type FetchPolicy, type FetchResult, type FetchedImage, type Validators } from './images/fetch.js';
+export { blockedReason, isAllowlisted, resolveChecked, type Resolver } from './images/ssrf.js';
+export { decodeImage, type DecodedImage } from './images/decode.js';
+export { redactImageUrl } from './images/url.js';
+export { ImageError, IMAGE_ERROR_CODES, type ImageErrorCode } from './images/errors.js';
+export { createImageProvider, type ImageEmbeddingProvider, type ImageProviderName, type ImageProviderOptions } from './embed/image-provider.js';
+export { imageProviderForTextSearch, imageQueryVector } from './embed/image-text-query.js';

@@ -47,7 +47,8 @@ function batchConfig(server: OpenAIServer, namespace: string, extra: ConfigInput
     namespace,
     ...extra,
     embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 32, apiKey: 'sk-test', baseURL: server.url, retryBaseDelayMs: 5, retryMaxDelayMs: 50, ...extra.embed },
-    run: { createIndex: false, mode: 'batch', ...extra.run },
+    // These tests count HTTP requests: the content cache would serve prompts an earlier test embedded.
+    run: { createIndex: false, mode: 'batch', cache: false, ...extra.run },
     batch: { pollIntervalMs: 20, ...extra.batch },
   });
 }

@@ -54,7 +54,8 @@ function openaiConfig(server: OpenAIServer, namespace: string, extra: ConfigInpu
       retryMaxDelayMs: 50,
       ...extra.embed,
     },
-    run: { createIndex: false, ...extra.run },
+    // These tests count HTTP requests: the content cache would serve prompts an earlier test embedded.
+    run: { createIndex: false, cache: false, ...extra.run },
   });
 }
 

@@ -18,6 +18,8 @@ export function formatSummary(s: RunSummary): string {
     ['items seen', s.items_seen],
     [s.dry_run ? 'to embed' : 'embedded', s.embedded],
     ['skipped (unchanged)', s.skipped_unchanged],
+    ['from content cache', s.cache_hits],
+    ...(s.sample < 1 ? ([['sample', `${+(s.sample * 100).toFixed(2)}% (${s.sampled_out} items left for later)`]] as Array<[string, string]>) : []),
     ['rejected rows', s.rejected],
     ['failed items', s.failed],
     ['failure rate', `${(s.failure_rate * 100).toFixed(2)}%${s.alert ? '  ⚠ above threshold' : ''}`],
@@ -43,15 +45,28 @@ export function formatCandidates(title: string, candidates: Candidate[]): string
   if (candidates.length === 0) return `${title}\n  (no neighbours)`;
   const lines = candidates.map(
     (c, i) =>
-      `  ${String(i + 1).padStart(2)}. ${c.score.toFixed(4)}  ${c.item_id.padEnd(12)} ${c.brand ?? ''} · ${c.category ?? ''} — ${clip(c.description, 70)}`,
+      // The source says what the score is: cosine (embedding), tag score (tags) or their blend.
+      `  ${String(i + 1).padStart(2)}. ${c.score.toFixed(4)} ${c.source.padEnd(9)} ${c.item_id.padEnd(12)} ${c.brand ?? ''} · ${c.category ?? ''} — ${clip(c.description, 60)}`,
   );
   return [title, ...lines].join('\n');
 }
 
 export function formatVersions(list: VersionSummary[]): string {
   if (list.length === 0) return 'no embedding versions yet; run `itemvec run` first';
-  const header = ['namespace', 'modality', 'version', 'status', 'rows', 'provider/model', 'dims', 'created'];
-  const rows = list.map((v) => [v.namespace, v.modality, v.version, v.status, String(v.rows), `${v.provider}/${v.model}`, String(v.dims), v.createdAt.toISOString()]);
+  const header = ['namespace', 'modality', 'version', 'status', 'rows', 'coverage', 'size', 'provider/model', 'dims', 'created'];
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  const rows = list.map((v) => [
+    v.namespace,
+    v.modality,
+    v.version,
+    v.status,
+    String(v.rows),
+    v.coverage === null ? '—' : `${+(v.coverage * 100).toFixed(2)}%`,
+    `${mb(v.vectorBytes)} + ${mb(v.indexBytes)} index`,
+    `${v.provider}/${v.model}`,
+    String(v.dims),
+    v.createdAt.toISOString(),
+  ]);
   return table(header, rows);
 }
 

@@ -11,12 +11,16 @@ import { createLogger } from '../log.js';
 import { retryFailures } from '../pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
 import { retrieveOptions } from '../retrieve/options.js';
+import { resolveVersion } from '../retrieve/version.js';
 import { search, similar } from '../retrieve/similar.js';
 import { openDb } from '../store/db.js';
 import { getCatalogItem } from '../store/embeddings.js';
 import { listFailures, type FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
-import { listVersions } from '../store/versions.js';
+import { activateVersion, createVersion, deleteVersion, listVersions, retireVersion, rollbackVersion } from '../store/versions.js';
+import { openConfiguredObjectStore } from '../objects/open.js';
+import { purgeVersionObjects } from '../objects/parquet.js';
+import { parseSample } from '../pipeline/sample.js';
 import { print, withDb } from './common.js';
 import { formatCandidates, formatFailures, formatRetries, formatSummary, formatVersions } from './format.js';
 import { createProgressReporter } from './progress.js';
@@ -41,6 +45,10 @@ Environment:
   ITEMVEC_OBJECTS_URL   file:///dir or s3://bucket/prefix    ITEMVEC_S3_ENDPOINT  MinIO/R2 endpoint
   ITEMVEC_ORG_ID, ITEMVEC_NAMESPACE, ITEMVEC_VERSION, ITEMVEC_PROMPT_TEMPLATE, ITEMVEC_CONFIG
   BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
+  ITEMVEC_MIN_TAGS, ITEMVEC_EMBEDDING_WEIGHT, ITEMVEC_EF_SEARCH  how similar blends tags and embeddings
+  ITEMVEC_HOST, ITEMVEC_PORT, ITEMVEC_API_KEYS  itemvec serve (see itemvec serve --help)
+  ITEMVEC_IMAGE_PROVIDER mobilenet | clip    ITEMVEC_IMAGE_MODEL_DIR  CLIP folder    ITEMVEC_IMAGE_TIMEOUT_MS, ITEMVEC_IMAGE_MAX_BYTES
+  ITEMVEC_IMAGE_ALLOW_HOSTS  internal hosts image fetches may reach: "cdn.internal,10.0.0.5:8080"
   ITEMVEC_LOG_LEVEL     debug | info | warn | error (default info; warn on a terminal)`;
 
 interface CommonOptions {
@@ -61,6 +69,19 @@ interface ProviderFlags {
   tpm?: number;
   rpm?: number;
 }
+
+interface ImageFlags {
+  modality?: 'text' | 'image';
+  imageModelDir?: string;
+}
+
+const sampleOption = (value: string) => {
+  try {
+    return parseSample(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+};
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -88,14 +109,22 @@ function withProvider(cmd: Command): Command {
     .option('--rpm <n>', 'cap on requests per minute (also ITEMVEC_RPM)', positiveInt('--rpm'));
 }
 
-function configFrom(opts: CommonOptions & ProviderFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean }) {
+function configFrom(opts: CommonOptions & ProviderFlags & ImageFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean; sample?: number; cache?: boolean }) {
   const overrides: ConfigInput = {
     home: opts.home,
+    modality: opts.modality,
+    // A model folder means the CLIP provider: the default (mobilenet) ships inside nsfwjs and takes none.
+    images: opts.imageModelDir ? { provider: 'clip', modelDir: opts.imageModelDir } : {},
     orgId: opts.org,
     namespace: opts.namespace,
     version: opts.version,
     embed: { provider: opts.provider, model: opts.model, dims: opts.dims, baseURL: opts.baseUrl, concurrency: opts.concurrency, tpm: opts.tpm, rpm: opts.rpm },
-    run: { ...(opts.index === false ? { createIndex: false } : {}), ...(opts.mode ? { mode: opts.mode } : {}) },
+    run: {
+      ...(opts.index === false ? { createIndex: false } : {}),
+      ...(opts.mode ? { mode: opts.mode } : {}),
+      ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
+      ...(opts.cache === false ? { cache: false } : {}),
+    },
     batch: opts.wait === false ? { wait: false } : {},
   };
   return loadConfig({ file: opts.config, overrides });
@@ -121,6 +150,10 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print items to embed, tokens, requests and cost; call no model, write nothing')
     .addOption(new Option('--mode <mode>', 'sync: embeddings endpoint; batch: OpenAI Batch API, half price, resumable').choices(['sync', 'batch']))
     .option('--no-wait', 'with --mode batch: submit and exit; a later run collects the results')
+    .option('--sample <percent>', 'staged rollout: only items whose stable hash falls in this share, e.g. 5%, later 25%', sampleOption)
+    .option('--no-cache', 'embed changed items even when the same model already embedded the same prompt elsewhere in the org')
+    .addOption(new Option('--modality <m>', 'text: embed the prompt; image: fetch and embed image_url (weekly job)').choices(['text', 'image']))
+    .option('--image-model-dir <dir>', 'with --modality image: a CLIP-style model folder (ONNX); default: MobileNetV2 from nsfwjs (also ITEMVEC_IMAGE_MODEL_DIR)')
     .addHelpText(
       'after',
       `
@@ -132,9 +165,12 @@ Examples:
   itemvec run --catalog items.csv --provider openai --version v3 --dry-run      # cost before spending it
   OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --tpm 1000000 --concurrency 10
   OPENAI_API_KEY=… itemvec run --catalog all.jsonl --provider openai --version v3 --mode batch   # backfill at half price
+  itemvec run --catalog items.jsonl --modality image                          # image vectors (MobileNetV2, 1280-d)
+  itemvec run --catalog items.jsonl --modality image --image-model-dir models/clip-vit-b32 --version img-clip
+  ITEMVEC_IMAGE_ALLOW_HOSTS=cdn.internal:8080 itemvec run --catalog items.jsonl --modality image   # open one internal host
 ${EXIT_CODES}`,
     )
-    .action(async (opts: CommonOptions & ProviderFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean }) => {
+    .action(async (opts: CommonOptions & ProviderFlags & ImageFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean }) => {
       if (Boolean(opts.catalog) === Boolean(opts.source)) throw new ConfigError('give either --catalog FILE or --source URL --table NAME');
       if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
       const config = configFrom(opts);
@@ -172,7 +208,7 @@ ${EXIT_CODES}`,
           ...retrieveOptions(config.retrieve),
         });
         const self = opts.json ? null : await getCatalogItem(db, config.orgId, config.namespace, itemId);
-        print(opts.json, { item_id: itemId, version: result.version.version, candidates: result.candidates }, () =>
+        print(opts.json, { item_id: itemId, version: result.version.version, mode: result.mode, candidates: result.candidates }, () =>
           formatCandidates(`Similar to ${itemId}${self ? ` (${self.brand} · ${self.category})` : ''} — version ${result.version.version}`, result.candidates),
         );
       });
@@ -183,9 +219,34 @@ ${EXIT_CODES}`,
     .argument('<text>', 'free text, e.g. "waterproof hiking boots"')
     .option('--k <n>', 'how many results', positiveInt('--k'), 10)
     .option('--version <name>', 'embedding version (default: BLEND_EMBEDDING_VERSION, then the active version)')
-    .addHelpText('after', '\nExamples:\n  itemvec search "waterproof hiking boots"\n  itemvec search "espresso machine" --k 3 --json')
-    .action(async (text: string, opts: CommonOptions & ProviderFlags & { k: number }) => {
+    .addOption(new Option('--modality <m>', 'text: search text vectors; image: search image vectors with a CLIP text tower').choices(['text', 'image']).default('text'))
+    .option('--image-model-dir <dir>', 'with --modality image: the CLIP model folder the image version was embedded with (also ITEMVEC_IMAGE_MODEL_DIR)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  itemvec search "waterproof hiking boots"\n  itemvec search "espresso machine" --k 3 --json\n' +
+        '  itemvec search "red shoes" --modality image --image-model-dir models/clip-vit-b32',
+    )
+    .action(async (text: string, opts: CommonOptions & ProviderFlags & ImageFlags & { k: number }) => {
       const config = configFrom(opts);
+      if (opts.modality === 'image') {
+        await withDb(config, async (db) => {
+          const retrieve = retrieveOptions(config.retrieve);
+          const version = await resolveVersion(db, { orgId: config.orgId, namespace: config.namespace, modality: 'image', version: opts.version, blend: retrieve.blend });
+          // Imported here: a text search never loads onnxruntime for images.
+          const { imageProviderForTextSearch, imageQueryVector } = await import('../embed/image-text-query.js');
+          const provider = await imageProviderForTextSearch(version, config.images.modelDir);
+          try {
+            const vector = await imageQueryVector(provider, version, text);
+            const result = await search(db, { orgId: config.orgId, namespace: config.namespace, modality: 'image', vector, k: opts.k, version: version.version, ...retrieve });
+            print(opts.json, { query: text, modality: 'image', version: result.version.version, candidates: result.candidates }, () =>
+              formatCandidates(`Images nearest to "${text}" — version ${result.version.version}`, result.candidates),
+            );
+          } finally {
+            await provider.close();
+          }
+        });
+        return;
+      }
       const provider = await createProvider(config.embed.provider, { ...config.embed });
       try {
         await withDb(config, async (db) => {
@@ -207,15 +268,82 @@ ${EXIT_CODES}`,
       }
     });
 
-  const versions = program.command('versions').description('embedding versions');
+  const versions = program.command('versions').description('embedding versions: several live side by side; one per namespace is active');
   withCommon(versions.command('list'))
-    .description('list embedding versions with their status and row counts')
-    .addHelpText('after', '\nExamples:\n  itemvec versions list\n  itemvec versions list --json')
+    .description('list embedding versions: status, rows, coverage of the catalog, size on disk')
+    .addHelpText('after', '\nExamples:\n  itemvec versions list\n  itemvec versions list --namespace electronics --json')
     .action(async (opts: CommonOptions) => {
       const config = configFrom(opts);
       await withDb(config, async (db) => {
-        const list = await listVersions(db, config.orgId);
+        const list = (await listVersions(db, config.orgId)).filter((v) => !opts.namespace || v.namespace === opts.namespace);
         print(opts.json, list, () => formatVersions(list));
+      });
+    });
+
+  const lifecycle = (name: string, description: string, examples: string) =>
+    withCommon(versions.command(name))
+      .description(description)
+      .addOption(new Option('--modality <m>', 'text or image').choices(['text', 'image']).default('text'))
+      .addHelpText('after', `\nExamples:\n${examples}\n${EXIT_CODES}`);
+  const keyOf = (config: ReturnType<typeof configFrom>, version: string, modality: 'text' | 'image') => ({ orgId: config.orgId, namespace: config.namespace, modality, version });
+
+  withProvider(lifecycle('create', 'register a version (provider, model, dims, prompt template) without embedding anything yet', '  itemvec versions create v2 --provider openai --model text-embedding-3-large --dims 1024\n  itemvec versions create v3 --namespace electronics --provider onnx'))
+    .argument('<version>', 'the version name, e.g. v2')
+    .action(async (version: string, opts: CommonOptions & ProviderFlags & { modality: 'text' | 'image' }) => {
+      const config = configFrom({ ...opts, version });
+      // The provider is opened only to learn its model name and dims (no request is sent).
+      const provider = await createProvider(config.embed.provider, { ...config.embed, apiKey: config.embed.apiKey ?? 'not-used' });
+      try {
+        await withDb(config, async (db) => {
+          const v = await createVersion(db, { ...keyOf(config, config.version, opts.modality), provider: provider.name, model: provider.model, dims: provider.dims, promptTemplate: config.prompt.template });
+          print(opts.json, v, () => `version ${v.version} of ${v.namespace} (${v.modality}): ${v.provider}/${v.model}, ${v.dims}-d, ${v.status}`);
+        });
+      } finally {
+        await provider.close();
+      }
+    });
+
+  lifecycle('activate', 'serve this version for its namespace from now on (atomic; the previous one is kept for rollback)', '  itemvec versions activate v2\n  itemvec versions activate v3 --namespace electronics')
+    .argument('<version>', 'the version to serve')
+    .action(async (version: string, opts: CommonOptions & { modality: 'text' | 'image' }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const r = await activateVersion(db, keyOf(config, version, opts.modality));
+        print(opts.json, r, () => `${config.namespace} (${opts.modality}): ${r.previous ? `${r.previous.version} → ` : ''}${r.activated.version} active`);
+      });
+    });
+
+  lifecycle('rollback', 'serve again the version that was active before the current one', '  itemvec versions rollback\n  itemvec versions rollback --namespace electronics --json')
+    .action(async (opts: CommonOptions & { modality: 'text' | 'image' }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const r = await rollbackVersion(db, { orgId: config.orgId, namespace: config.namespace, modality: opts.modality });
+        print(opts.json, r, () => `${config.namespace} (${opts.modality}): rolled back ${r.previous?.version ?? '(none)'} → ${r.activated.version}`);
+      });
+    });
+
+  lifecycle('retire', 'never serve this version again; its rows stay until delete', '  itemvec versions retire v1')
+    .argument('<version>', 'an inactive version')
+    .action(async (version: string, opts: CommonOptions & { modality: 'text' | 'image' }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const v = await retireVersion(db, keyOf(config, version, opts.modality));
+        print(opts.json, v, () => `version ${v.version} of ${v.namespace} (${v.modality}) retired`);
+      });
+    });
+
+  lifecycle('delete', 'delete an inactive version: its rows, dead letters, index and, with --purge-objects, its Parquet files', '  itemvec versions delete v1\n  itemvec versions delete v1 --purge-objects')
+    .argument('<version>', 'an inactive or retired version')
+    .option('--purge-objects', 'also delete its Parquet files from object storage')
+    .action(async (version: string, opts: CommonOptions & { modality: 'text' | 'image'; purgeObjects?: boolean }) => {
+      const config = configFrom(opts);
+      await withDb(config, async (db) => {
+        const key = keyOf(config, version, opts.modality);
+        const r = await deleteVersion(db, key);
+        const purged = opts.purgeObjects ? await purgeVersionObjects(openConfiguredObjectStore(config), key) : null;
+        print(opts.json, { ...r, objects_deleted: purged }, () =>
+          `version ${version} of ${config.namespace} (${opts.modality}) deleted: ${r.rows} rows${r.indexDropped ? ', its index' : ''}${purged !== null ? `, ${purged} Parquet files` : ''}`,
+        );
       });
     });
 

@@ -37,6 +37,8 @@ export interface SchedulerHooks<T> {
   onFailed(pending: PendingEmbedding<T>, error: ProviderError): void;
   /** Called once per provider call, successful or not. */
   onCall(latencyMs: number, tokens: number, inputs: number): void;
+  /** Called when a request is over and its items are embedded or failed (after the per-item hooks). */
+  onRequestDone?(): void;
   /** Called before each retry of a request, with the error that caused it. */
   onRetry?(error: ProviderError, retry: number, delayMs: number, inputs: number): void;
 }
@@ -88,7 +90,10 @@ export class EmbedScheduler<T> {
     this.batchTokens = 0;
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     this.throwIfFatal();
-    const request = this.send(jobs).finally(() => this.inFlight.delete(request));
+    const request = this.send(jobs).finally(() => {
+      this.inFlight.delete(request);
+      this.hooks.onRequestDone?.();
+    });
     this.inFlight.add(request);
   }
 

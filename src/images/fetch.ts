@@ -137,7 +137,11 @@ function request(url: URL, target: { address: string; family: 4 | 6 }, headers: 
         lookup: pinnedLookup(target.address, target.family),
         signal,
       },
-      resolve,
+      (res) => {
+        // From here the body's own idle timer (readBody) watches the socket.
+        req.setTimeout(0);
+        resolve(res);
+      },
     );
     // Until the response headers arrive; the body has its own idle timer (readBody).
     req.setTimeout(policy.idleTimeoutMs, () => {
@@ -217,6 +221,19 @@ function readBody(res: IncomingMessage, shown: string, policy: FetchPolicy): Pro
  *   if (r.kind === 'image') console.log(r.format, r.bytes.length, r.sha256);
  */
 export async function fetchImage(rawUrl: string, policy: FetchPolicy, options: FetchOptions = {}): Promise<FetchResult> {
+  const hops = { count: 0 };
+  try {
+    return await fetchHops(rawUrl, policy, options, hops);
+  } catch (err) {
+    // A failure on a redirect target must still name the catalog's URL, which is what an operator fixes.
+    if (err instanceof ImageError && hops.count > 0 && !err.message.includes(redactImageUrl(rawUrl))) {
+      throw new ImageError(err.code, `${err.message} (reached by ${hops.count} redirect(s) from ${redactImageUrl(rawUrl)})`, { ...err.context, from: redactImageUrl(rawUrl) }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function fetchHops(rawUrl: string, policy: FetchPolicy, options: FetchOptions, hops: { count: number }): Promise<FetchResult> {
   const deadline = AbortSignal.timeout(policy.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   const resolve = options.resolve ?? systemResolver;
@@ -255,6 +272,7 @@ export async function fetchImage(rawUrl: string, policy: FetchPolicy, options: F
           url: redactImageUrl(rawUrl),
         });
       }
+      hops.count = redirects + 1;
       url = parseUrl(location, url);
       continue;
     }

@@ -4,12 +4,14 @@
  *   /abs/path, rel/path   local folder (relative paths resolve against the working directory)
  *   s3://bucket[/prefix]  S3 or, with `s3Options.endpoint`, an S3-compatible server
  */
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ConfigError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import { createLocalObjectStore } from './local.js';
 import { createS3ObjectStore } from './s3.js';
+import type { Config } from '../config.js';
 import type { ObjectStore } from './store.js';
 
 const ACCEPTED = 'file:///absolute/path, a plain filesystem path, or s3://bucket[/prefix]';
@@ -68,4 +70,9 @@ export function openObjectStore(
   }
 
   throw bad(`unsupported scheme "${scheme}:"`);
+}
+
+/** The configured store: `objects.url`, or the `objects` folder under the data home. */
+export function openConfiguredObjectStore(config: Pick<Config, 'home' | 'objects'>): ObjectStore {
+  return openObjectStore(config.objects.url ?? pathToFileURL(path.join(config.home, 'objects')).href, config.objects);
 }

@@ -1,9 +1,16 @@
 /**
- * Raw per-chunk vectors as Parquet (hyparquet-writer), one file per load batch:
+ * Raw per-chunk vectors as Parquet, one file per load batch:
  *   <root>/org_id=<uuid>/namespace=<ns>/version=<v>/modality=<m>/run=<run_id>/part-00000.parquet
  * Hive-style folders let DuckDB, Spark or Athena prune by org, namespace, version and run.
+ *
+ * Written with Apache Arrow (columns built from the Float32Arrays without copying value by value)
+ * and parquet-wasm (the Rust `parquet` crate compiled to WebAssembly). hyparquet-writer, used
+ * before, shreds a LIST column one value at a time: ~280 ms per 500 × 3072-d rows, two thirds of
+ * a cold OpenAI run; this path takes ~70 ms for the same file.
  */
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { Field, Float32, List, Table, TimestampMillisecond, Utf8, makeData, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import type { ObjectStore } from './store.js';
 
 export interface ChunkVectorRow {
   orgId: string;
@@ -32,51 +39,47 @@ export const CHUNK_VECTOR_COLUMNS = [
   'vector',
 ] as const;
 
-const string = (name: string) => ({ name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'REQUIRED' as const });
-const int32 = (name: string) => ({ name, type: 'INT32' as const, repetition_type: 'REQUIRED' as const });
-
-const SCHEMA = [
-  { name: 'root', num_children: CHUNK_VECTOR_COLUMNS.length },
-  string('org_id'),
-  string('item_id'),
-  string('namespace'),
-  string('version'),
-  string('modality'),
-  int32('chunk_index'),
-  int32('token_count'),
-  string('metadata_hash'),
-  {
-    name: 'generated_at',
-    type: 'INT64' as const,
-    repetition_type: 'REQUIRED' as const,
-    logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: true, unit: 'MILLIS' as const },
-  },
-  // The standard three-level LIST layout, which DuckDB, Arrow and Spark read as a list of float.
-  { name: 'vector', repetition_type: 'REQUIRED' as const, converted_type: 'LIST' as const, num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED' as const, num_children: 1 },
-  { name: 'element', type: 'FLOAT' as const, repetition_type: 'REQUIRED' as const },
-];
-
 export function encodeChunkVectors(rows: ChunkVectorRow[]): Uint8Array {
-  const column = <T>(pick: (r: ChunkVectorRow) => T) => rows.map(pick);
-  const buffer = parquetWriteBuffer({
-    columnData: [
-      { name: 'org_id', data: column((r) => r.orgId) },
-      { name: 'item_id', data: column((r) => r.itemId) },
-      { name: 'namespace', data: column((r) => r.namespace) },
-      { name: 'version', data: column((r) => r.version) },
-      { name: 'modality', data: column((r) => r.modality) },
-      { name: 'chunk_index', data: column((r) => r.chunkIndex) },
-      { name: 'token_count', data: column((r) => r.tokenCount) },
-      { name: 'metadata_hash', data: column((r) => r.metadataHash) },
-      { name: 'generated_at', data: column((r) => BigInt(r.generatedAt.getTime())) },
-      { name: 'vector', data: column((r) => Array.from(r.vector)) },
-    ],
-    schema: SCHEMA,
+  const strings = (pick: (r: ChunkVectorRow) => string) => vectorFromArray(rows.map(pick), new Utf8());
+  const table = new Table({
+    org_id: strings((r) => r.orgId),
+    item_id: strings((r) => r.itemId),
+    namespace: strings((r) => r.namespace),
+    version: strings((r) => r.version),
+    modality: strings((r) => r.modality),
+    chunk_index: makeVector(Int32Array.from(rows, (r) => r.chunkIndex)),
+    token_count: makeVector(Int32Array.from(rows, (r) => r.tokenCount)),
+    metadata_hash: strings((r) => r.metadataHash),
+    generated_at: vectorFromArray(rows.map((r) => r.generatedAt), new TimestampMillisecond('UTC')),
+    vector: vectorColumn(rows.map((r) => r.vector)),
   });
-  return new Uint8Array(buffer);
+  const props = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).build();
+  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), props);
+}
+
+/** LIST<FLOAT> whose values are the vectors laid end to end: one copy into one buffer, then offsets. */
+function vectorColumn(vectors: Float32Array[]) {
+  const offsets = new Int32Array(vectors.length + 1);
+  vectors.forEach((v, i) => (offsets[i + 1] = offsets[i]! + v.length));
+  const values = new Float32Array(offsets[vectors.length]!);
+  vectors.forEach((v, i) => values.set(v, offsets[i]!));
+  const child = makeData({ type: new Float32(), length: values.length, data: values });
+  // Non-nullable element, as the three-level LIST spec describes, so readers see list<float not null>.
+  const type = new List(new Field('element', new Float32(), false));
+  return makeVector(makeData({ type, length: vectors.length, nullCount: 0, valueOffsets: offsets, child }));
 }
 
 export function chunkVectorPartKey(p: { orgId: string; namespace: string; version: string; modality: string; runId: string; part: number }): string {
   return `org_id=${p.orgId}/namespace=${p.namespace}/version=${p.version}/modality=${p.modality}/run=${p.runId}/part-${String(p.part).padStart(5, '0')}.parquet`;
+}
+
+/** Delete every Parquet part of one version of one org (`versions delete --purge-objects`). Returns how many. */
+export async function purgeVersionObjects(objects: ObjectStore, v: { orgId: string; namespace: string; version: string; modality: string }): Promise<number> {
+  const prefix = `org_id=${v.orgId}/namespace=${v.namespace}/version=${v.version}/modality=${v.modality}/`;
+  let deleted = 0;
+  for await (const key of objects.list(prefix)) {
+    await objects.delete(key);
+    deleted += 1;
+  }
+  return deleted;
 }

@@ -11,6 +11,8 @@ export interface ChangedItem {
   prompt: string;
   metadataHash: string;
   attributesHash: string;
+  /** Same text as stored, but a new `metadata_version`: upstream asks for a fresh vector, so the content cache must not answer. */
+  forced?: boolean;
 }
 
 /**
@@ -38,8 +40,16 @@ export async function findChanges(
       unchanged += 1;
       if (state.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
     } else {
-      changed.push({ item, prompt, metadataHash: hash, attributesHash: attrs });
+      changed.push({ item, prompt, metadataHash: hash, attributesHash: attrs, forced: state?.metadataHash === hash });
     }
   }
   return { changed, unchanged, attributesOnly };
+}
+
+/** Items whose catalog_items row is missing or stale, with their new attributes hash (no embedding involved). */
+export async function staleAttributes(db: Queryable, key: VersionKey, items: CatalogItem[]): Promise<CatalogRow[]> {
+  const existing = await lookupExisting(db, key, items.map((i) => i.itemId));
+  return items
+    .map((item) => ({ item, attributesHash: attributesHash(item) }))
+    .filter((r) => existing.get(r.item.itemId)?.attributesHash !== r.attributesHash);
 }

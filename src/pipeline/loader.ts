@@ -45,6 +45,11 @@ export class Loader {
     this.buffer.push(embedded);
   }
 
+  /** Items waiting to be written. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
   /**
    * Write full batches; with `all`, the remainder too. A finished request can hand over far more
    * items than a batch (2,048 inputs per OpenAI call): writing in batch-sized slices keeps every

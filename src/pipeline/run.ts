@@ -5,8 +5,6 @@
  * and loads are flushed every `run.loadBatchSize` items, so memory does not grow with the catalog.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { CatalogItem } from '../catalog/item.js';
 import { openCatalog, type CatalogSource } from '../catalog/open.js';
 import type { Config } from '../config.js';
@@ -16,59 +14,28 @@ import { costUsd, pricePerMillion } from '../embed/prices.js';
 import { EmbedScheduler } from '../embed/scheduler.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { openObjectStore } from '../objects/open.js';
+import { openConfiguredObjectStore } from '../objects/open.js';
 import type { ObjectStore } from '../objects/store.js';
 import { chunkText } from '../prompt/chunk.js';
 import { compileTemplate } from '../prompt/template.js';
 import { openDb, type Db } from '../store/db.js';
-import { upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
-import type { FailureStage } from '../store/failures.js';
+import { finishRun, heartbeat, markInterrupted, startRun } from '../store/runs.js';
+import { reusableHashes, reuseVectors, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
+import { clearFailures, type FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
 import { assertSameSettings, ensureVectorIndex, ensureVersion, getVersion, type VersionRecord, type VersionSpec } from '../store/versions.js';
-import { findChanges, type ChangedItem } from './changes.js';
+import { findChanges, staleAttributes, type ChangedItem } from './changes.js';
 import { BatchJobs } from './batch.js';
 import { DeadLetters } from './dead-letters.js';
+import { Flusher } from './flusher.js';
 import { groupByTenant } from './group.js';
 import { Loader } from './loader.js';
+import { SAMPLE_BUCKETS, inSample, inShard } from './sample.js';
 import { RunStats } from './stats.js';
+import { logSummary, summarize, type RunSummary } from './summary.js';
 import { poolChunkVectors } from './vectors.js';
 
-export interface RunSummary {
-  run_id: string;
-  version: string;
-  modality: string;
-  provider: string;
-  model: string;
-  dims: number;
-  items_seen: number;
-  rejected: number;
-  duplicates: number;
-  embedded: number;
-  skipped_unchanged: number;
-  failed: number;
-  failure_rate: number;
-  alert: boolean;
-  /** A dry run calls no model and writes nothing: `embedded`, `api_calls`, `tokens` and `cost_usd` are what a real run would do. */
-  dry_run: boolean;
-  chunks: number;
-  api_calls: number;
-  /** Requests retried after a transient failure, in all and by cause. */
-  retries: number;
-  retries_by_cause: Record<string, number>;
-  tokens: number;
-  /** Estimated from `tokens` and the model's price (config `prices` or the built-in table; half in batch mode); null when unknown. */
-  cost_usd: number | null;
-  mode: 'sync' | 'batch';
-  /** Batch API mode: batches this run submitted, loaded (its own or earlier runs'), left running; items skipped because a running batch holds them. */
-  batches: { submitted: number; loaded: number; pending: number; items_in_open_batches: number };
-  latency_ms_mean: number;
-  latency_ms_p95: number;
-  wall_s: number;
-  items_per_s: number;
-  parquet_parts: number;
-  objects_url: string;
-  database: string;
-}
+export type { RunSummary } from './summary.js';
 
 export interface RunProgress {
   itemsSeen: number;
@@ -97,13 +64,28 @@ export interface RunOptions {
   readBatchSize?: number;
   /** Count what would be embedded, its tokens, requests and cost, without calling the model or writing anything. */
   dryRun?: boolean;
+  /**
+   * A shard of a distributed run: only items whose stable bucket (sample.ts, 0–9,999) is in
+   * [from, to) are this run's; rows that cannot be parsed belong to the shard starting at 0.
+   */
+  shard?: { from: number; to: number };
+  /** Write this run's row in `embedding_runs` (default true); an orchestrator that records the whole run itself passes false. */
+  recordRun?: boolean;
+  /** How the run was started, for its record: `cli` (default), `schedule`, `worker`… */
+  trigger?: string;
 }
 
+/** How often a running job touches its run record, and after how long without it a run counts as dead. */
+const RUN_HEARTBEAT_MS = 10_000;
+const RUN_STALE_AFTER_MS = 60_000;
+
 export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> {
-  const { config, source } = options;
-  if (config.modality !== 'text') {
-    throw new ConfigError('itemvec run embeds text; the image job (modality "image") is not part of this release yet');
+  const { config, source, shard } = options;
+  if (shard && !(Number.isInteger(shard.from) && Number.isInteger(shard.to) && shard.from >= 0 && shard.from < shard.to && shard.to <= SAMPLE_BUCKETS)) {
+    throw new ConfigError(`a shard is a bucket range [from, to) within 0–${SAMPLE_BUCKETS}, got [${shard.from}, ${shard.to})`);
   }
+  // Imported only for image runs, so a text run never loads sharp, TF.js for images or the fetcher.
+  if (config.modality === 'image') return (await import('./image-job.js')).runImageJob(options);
   // Checked before any slow start-up (database, model) so a bad template fails at once.
   const render = compileTemplate(config.prompt.template);
   const logger = options.logger ?? createLogger();
@@ -111,6 +93,8 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
   const runId = randomUUID();
   const stats = new RunStats();
   const owned: Array<() => Promise<void>> = [];
+  /** The database holding this run's `embedding_runs` row, once written. */
+  let runRecord: Db | undefined;
 
   try {
     const dryRun = options.dryRun ?? false;
@@ -128,11 +112,24 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const price = pricePerMillion(provider.name, provider.model, config.prices);
     const objects =
       options.objects ??
-      openObjectStore(config.objects.url ?? pathToFileURL(path.join(config.home, 'objects')).href, config.objects);
+      openConfiguredObjectStore(config);
     logger.info(
       { run_id: runId, provider: provider.name, model: provider.model, dims: provider.dims, version: config.version, database: db.location, objects: objects.url },
       'run started',
     );
+    if (!dryRun && options.recordRun !== false) {
+      // A previous run of this version that was killed: its loads are kept (each one was a
+      // transaction), change detection skips what it loaded, and only the rest is embedded again.
+      const interrupted = await markInterrupted(db, { version: config.version, modality: config.modality }, RUN_STALE_AFTER_MS);
+      for (const r of interrupted) logger.warn({ interrupted_run: r.run_id, started_at: r.started_at }, 'resuming after an interrupted run: what it loaded is kept');
+      await startRun(db, { runId, job: 'embed-text', trigger: options.trigger, namespace: config.namespace, version: config.version, modality: config.modality, sample: config.run.sample }, interrupted[0]?.run_id ?? null);
+      runRecord = db;
+      const beat = setInterval(() => {
+        void heartbeat(db, runId, { items_seen: stats.itemsSeen, embedded: stats.embedded, failed: stats.failed + stats.rejected }).catch(() => {});
+      }, RUN_HEARTBEAT_MS);
+      beat.unref();
+      owned.push(async () => clearInterval(beat));
+    }
 
     const versions = new Map<string, VersionRecord>();
     const versionFor = async (orgId: string, namespace: string): Promise<VersionKey> => {
@@ -163,7 +160,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
     const report = () => {
       if (!options.onProgress) return;
-      const done = stats.vectorsReady + stats.skippedUnchanged + stats.failed + stats.rejected;
+      const done = stats.vectorsReady + stats.skippedUnchanged + stats.cacheHits + stats.sampledOut + stats.failed + stats.rejected;
       // The reader runs ahead of the model; scale its position by the share of read items that are done.
       const position = stats.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / stats.itemsSeen));
       options.onProgress({
@@ -198,6 +195,13 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       stats.vectorsReady += 1;
       loader.add({ item, vector, chunkVectors: vectors, chunkTokens: tokenCounts, metadataHash, attributesHash, generatedAt: new Date() });
     };
+    // Each finished request is loaded at once, in the background, one load at a time: a crash then
+    // re-embeds at most the requests in flight, and loading overlaps the requests still on the wire.
+    const loads = new Flusher(async () => {
+      await loader.flush(true);
+      await deadLetters.flush();
+      report();
+    });
     const retryPolicy = { maxRetries: config.embed.maxRetries, baseDelayMs: config.embed.retryBaseDelayMs, maxDelayMs: config.embed.retryMaxDelayMs };
     const scheduler = new EmbedScheduler<ChangedItem & { key: VersionKey }>(dryRun ? planningProvider(provider) : provider, {
       onCall(latencyMs, tokens) {
@@ -205,6 +209,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         stats.tokens += tokens;
         report();
       },
+      onRequestDone: () => loads.kick(),
       onRetry(error, retry, delayMs, inputs) {
         stats.recordRetry(error.code);
         logger.warn({ code: error.code, retry, delay_ms: delayMs, inputs, status: error.context.status }, `embedding request failed (${error.code}); retry ${retry} in ${delayMs} ms`);
@@ -238,24 +243,57 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           hooks: {
             deliver,
             fail: (change, code, message) => fail(change.key, change.item, 'embed', code, message),
-            flush: async (all) => {
-              await loader.flush(all);
-              await deadLetters.flush();
-              report();
+            flush: async () => {
+              loads.kick();
+              await loads.idle();
             },
           },
         })
       : null;
     await batchJobs?.resume();
 
+    /**
+     * The content cache: changed items whose exact prompt this model already embedded anywhere in
+     * the org (another version, another namespace) get that vector copied instead of a model call.
+     */
+    const fromCache = async (key: VersionKey, changed: ChangedItem[]): Promise<ChangedItem[]> => {
+      const candidates = changed.filter((c) => !c.forced);
+      if (!config.run.cache || candidates.length === 0) return changed;
+      let hits: Set<string>;
+      if (dryRun) {
+        const hashes = await reusableHashes(db, key, candidates.map((c) => c.metadataHash));
+        hits = new Set(candidates.filter((c) => hashes.has(c.metadataHash)).map((c) => c.item.itemId));
+      } else {
+        hits = await db.transaction(async (tx) => {
+          const ids = new Set(await reuseVectors(tx, key, candidates.map((c) => ({ itemId: c.item.itemId, metadataHash: c.metadataHash, metadataVersion: c.item.metadataVersion }))));
+          const served = candidates.filter((c) => ids.has(c.item.itemId));
+          await upsertCatalogItems(tx, key.orgId, key.namespace, served.map((c) => ({ item: c.item, attributesHash: c.attributesHash })));
+          await clearFailures(tx, key, [...ids]);
+          return ids;
+        });
+      }
+      stats.cacheHits += hits.size;
+      return hits.size === 0 ? changed : changed.filter((c) => !hits.has(c.item.itemId));
+    };
+
     const processBatch = async (items: CatalogItem[]) => {
       const { groups, duplicates } = groupByTenant(items, (i) => i);
       stats.duplicates += duplicates;
-      for (const group of groups) {
-        const key = await versionFor(group[0]!.orgId, group[0]!.namespace);
-        const { changed, unchanged, attributesOnly } = await findChanges(db, key, group, render, provider);
-        stats.skippedUnchanged += unchanged;
-        if (!dryRun) await upsertCatalogItems(db, key.orgId, key.namespace, attributesOnly);
+      for (const all of groups) {
+        const key = await versionFor(all[0]!.orgId, all[0]!.namespace);
+        // Staged rollout: only items whose stable bucket falls in the sample are embedded; the
+        // others still update catalog_items, so coverage is measured against the whole catalog.
+        const group = config.run.sample < 1 ? all.filter((i) => inSample(i.orgId, i.itemId, config.run.sample)) : all;
+        if (group.length < all.length) {
+          const outside = all.filter((i) => !inSample(i.orgId, i.itemId, config.run.sample));
+          stats.sampledOut += outside.length;
+          if (!dryRun) await upsertCatalogItems(db, key.orgId, key.namespace, await staleAttributes(db, key, outside));
+          if (group.length === 0) continue;
+        }
+        const detected = await findChanges(db, key, group, render, provider);
+        stats.skippedUnchanged += detected.unchanged;
+        if (!dryRun) await upsertCatalogItems(db, key.orgId, key.namespace, detected.attributesOnly);
+        const changed = await fromCache(key, detected.changed);
         for (const change of changed) {
           const chunks = chunkText(change.prompt, provider.tokenizer, provider.maxInputTokens);
           if (chunks.some((c) => c.tokens === 0)) {
@@ -267,8 +305,14 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
             continue;
           }
           stats.chunks += chunks.length;
-          if (batchJobs) await batchJobs.add({ ...change, key }, chunks);
-          else await scheduler.add({ ...change, key }, chunks);
+          if (batchJobs) {
+            await batchJobs.add({ ...change, key }, chunks);
+            continue;
+          }
+          // Back-pressure: no new request while a finished one waits to be loaded, so vectors never
+          // pile up in memory and a crash loses at most the requests in flight.
+          if (loader.buffered >= provider.maxBatchInputs) await loads.idle();
+          await scheduler.add({ ...change, key }, chunks);
         }
       }
     };
@@ -277,6 +321,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     let batch: CatalogItem[] = [];
     try {
       for await (const row of reader.rows) {
+        if (shard && !(row.ok ? inShard(row.item.orgId, row.item.itemId, shard) : shard.from === 0)) continue;
         stats.itemsSeen += 1;
         if (row.ok) {
           batch.push(row.item);
@@ -287,9 +332,8 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         if (batch.length >= readBatchSize) {
           await processBatch(batch);
           batch = [];
-          await loader.flush();
-          await deadLetters.flush();
-          report();
+          loads.kick();
+          loads.check();
         }
       }
       if (batch.length > 0) await processBatch(batch);
@@ -297,59 +341,24 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       await batchJobs?.finish();
     } finally {
       // Whatever happened, keep what was embedded and what failed: nothing is lost.
-      await loader.flush(true);
-      await deadLetters.flush();
-      report();
+      loads.kick();
+      await loads.idle();
     }
 
     if (config.run.createIndex && !dryRun) {
       for (const v of versions.values()) {
-        if (!(await ensureVectorIndex(db, v))) logger.warn({ version: v.version, dims: v.dims }, 'vectors above 4000 dims cannot be indexed by HNSW; similarity search is exact');
+        // On a server, CONCURRENTLY keeps the table writable for other versions while HNSW builds.
+        if (!(await ensureVectorIndex(db, v, { concurrently: db.driver === 'pg' }))) logger.warn({ version: v.version, dims: v.dims }, 'vectors above 4000 dims cannot be indexed by HNSW; similarity search is exact');
       }
     }
 
-    const wall = (performance.now() - startedAt) / 1000;
-    const failed = stats.failed + stats.rejected;
-    const failureRate = stats.itemsSeen === 0 ? 0 : failed / stats.itemsSeen;
-    const latency = stats.latency();
-    const summary: RunSummary = {
-      run_id: runId,
-      version: config.version,
-      modality: config.modality,
-      provider: provider.name,
-      model: provider.model,
-      dims: provider.dims,
-      items_seen: stats.itemsSeen,
-      rejected: stats.rejected,
-      duplicates: stats.duplicates,
-      embedded: stats.embedded,
-      skipped_unchanged: stats.skippedUnchanged,
-      failed: stats.failed,
-      failure_rate: Math.round(failureRate * 10_000) / 10_000,
-      alert: failureRate > config.run.alertFailureRate,
-      dry_run: dryRun,
-      chunks: stats.chunks,
-      api_calls: stats.apiCalls,
-      retries: stats.retryCount,
-      retries_by_cause: stats.retries,
-      tokens: stats.tokens,
-      cost_usd: costUsd(stats.tokens, price, config.run.mode),
-      mode: config.run.mode,
-      batches: { submitted: stats.batchesSubmitted, loaded: stats.batchesLoaded, pending: stats.batchesPending, items_in_open_batches: stats.inOpenBatches },
-      latency_ms_mean: latency.mean,
-      latency_ms_p95: latency.p95,
-      wall_s: Math.round(wall * 100) / 100,
-      items_per_s: wall > 0 ? Math.round((stats.itemsSeen / wall) * 10) / 10 : 0,
-      parquet_parts: stats.parquetParts,
-      objects_url: objects.url,
-      database: db.location,
-    };
-    if (summary.alert) {
-      logger.error({ ...summary }, `failure rate ${(failureRate * 100).toFixed(1)}% is above the ${(config.run.alertFailureRate * 100).toFixed(1)}% threshold`);
-    } else {
-      logger.info({ ...summary }, 'run finished');
-    }
+    const summary = summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, dryRun, cost: costUsd(stats.tokens, price, config.run.mode) });
+    logSummary(logger, summary, config.run.alertFailureRate);
+    if (runRecord) await finishRun(runRecord, runId, 'succeeded', summary, summary);
     return summary;
+  } catch (err) {
+    if (runRecord) await finishRun(runRecord, runId, 'failed', null, null, errorMessage(err)).catch(() => {});
+    throw err;
   } finally {
     for (const close of owned.reverse()) await close().catch((err) => logger.warn({ err: errorMessage(err) }, 'close failed'));
   }

@@ -8,6 +8,10 @@ export class RunStats {
   /** Items whose vectors have arrived (loaded or waiting in the load buffer): what progress counts. */
   vectorsReady = 0;
   skippedUnchanged = 0;
+  /** Changed items whose vector was copied from the content cache instead of embedded. */
+  cacheHits = 0;
+  /** Items outside the --sample share. */
+  sampledOut = 0;
   failed = 0;
   chunks = 0;
   apiCalls = 0;

@@ -5,8 +5,8 @@
  *
  *   tag_score = 0.6 · |tags ∩ tags'| / |tags ∪ tags'|  +  0.25 · [same category]  +  0.15 · [same brand]
  *
- * Tags compare exactly as stored (trimmed, case kept), the way the Ranking team's content store
- * compares them. A candidate shares at least one tag with the query item; category and brand only
+ * Tags compare exactly as stored (trimmed, case kept), so the GIN index on `tags` serves the
+ * overlap test. A candidate shares at least one tag with the query item; category and brand only
  * add to its score, since a whole category would otherwise tie at the same score.
  */
 import type { Queryable } from '../store/db.js';

@@ -87,6 +87,18 @@ function formatValidation(errors: FastifySchemaValidationError[], dataVar: strin
   return new Error(sentences.join('; '));
 }
 
+/** HTTP status and error code of a failed request. */
+function statusOf(err: FastifyError): [number, string] {
+  if (err.validation !== undefined) return [400, 'BAD_REQUEST'];
+  if (err instanceof NotFoundError) return [404, err.code];
+  if (err instanceof ConfigError) return [400, err.code];
+  if (err instanceof ProviderError) return [502, err.code];
+  if (err instanceof DatabaseError) return [503, err.code];
+  // Fastify's own client errors: malformed JSON, wrong content type, body too large.
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return [err.statusCode, err.code ?? 'BAD_REQUEST'];
+  return [500, 'INTERNAL'];
+}
+
 export async function buildServer(options: ServerOptions): Promise<ItemvecServer> {
   const { db } = options;
   const settings = typeof options.settings === 'function' ? options.settings : () => options.settings as ServeSettings;
@@ -126,20 +138,7 @@ export async function buildServer(options: ServerOptions): Promise<ItemvecServer
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const [status, code] =
-      err.validation !== undefined
-        ? [400, 'BAD_REQUEST']
-        : err instanceof NotFoundError
-          ? [404, err.code]
-          : err instanceof ConfigError
-            ? [400, err.code]
-            : err instanceof ProviderError
-              ? [502, err.code]
-              : err instanceof DatabaseError
-                ? [503, err.code]
-                : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500
-                  ? [err.statusCode, err.code ?? 'BAD_REQUEST']
-                  : [500, 'INTERNAL'];
+    const [status, code] = statusOf(err);
     if (status >= 500) req.log.error({ err, url: req.url }, `request failed: ${errorMessage(err)}`);
     // A 500 says nothing about the internals; the log has the stack.
     return reply.code(status).send(errorBody(status, code, status === 500 ? 'internal error; the service log has the details' : err.message));

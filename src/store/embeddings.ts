@@ -141,6 +141,49 @@ export async function upsertCatalogItems(db: Queryable, orgId: string, namespace
   );
 }
 
+export interface ReusableItem {
+  itemId: string;
+  metadataHash: string;
+  metadataVersion: string | null;
+}
+
+/**
+ * The content cache: copy, inside the database, the vector of any row of this org and modality
+ * that has the same metadata_hash (provider, model, dims and prompt text) into this version, for
+ * each item that has one. Nothing travels to the client and no cache table holds a second copy of
+ * every vector. Returns the ids of the items it filled.
+ */
+export async function reuseVectors(db: Queryable, key: VersionKey, items: ReusableItem[]): Promise<string[]> {
+  if (items.length === 0) return [];
+  const rows = await db.query<{ item_id: string }>(
+    `WITH wanted AS (
+       SELECT * FROM unnest($5::text[], $6::text[], $7::text[]) AS w(item_id, metadata_hash, metadata_version)
+     ), source AS (
+       SELECT DISTINCT ON (e.metadata_hash) e.metadata_hash, e.model, e.dims, e.vector, e.chunk_count, e.token_count
+       FROM item_embeddings e
+       WHERE e.org_id = $1 AND e.modality = $3 AND e.metadata_hash IN (SELECT metadata_hash FROM wanted)
+       ORDER BY e.metadata_hash, e.generated_at DESC
+     )
+     INSERT INTO item_embeddings (${ITEM_COLUMNS})
+     SELECT $1, $2, $3, $4, s.model, w.item_id, s.dims, s.vector, w.metadata_hash, w.metadata_version, s.chunk_count, s.token_count, now()
+     FROM wanted w JOIN source s USING (metadata_hash)
+     ${ON_CONFLICT_UPDATE}
+     RETURNING item_id`,
+    [key.orgId, key.namespace, key.modality, key.version, items.map((i) => i.itemId), items.map((i) => i.metadataHash), items.map((i) => i.metadataVersion)],
+  );
+  return rows.map((r) => r.item_id);
+}
+
+/** Which of these metadata hashes the content cache can serve (read-only, for --dry-run). */
+export async function reusableHashes(db: Queryable, key: Pick<VersionKey, 'orgId' | 'modality'>, hashes: string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const rows = await db.query<{ metadata_hash: string }>(
+    'SELECT DISTINCT metadata_hash FROM item_embeddings WHERE org_id = $1 AND modality = $2 AND metadata_hash = ANY($3::text[])',
+    [key.orgId, key.modality, hashes],
+  );
+  return new Set(rows.map((r) => r.metadata_hash));
+}
+
 export async function countItemVectors(db: Queryable, key: VersionKey): Promise<number> {
   const rows = await db.query<{ n: string }>(
     'SELECT count(*) AS n FROM item_embeddings WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4',

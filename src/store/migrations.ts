@@ -170,6 +170,53 @@ CREATE TABLE image_sources (
 );
 `,
   },
+  {
+    id: 5,
+    name: 'version lifecycle, content cache, run records',
+    sql: `
+-- rollback re-activates the version deactivated last.
+ALTER TABLE embedding_versions ADD COLUMN deactivated_at TIMESTAMPTZ;
+
+-- The content cache: a vector for the same (provider, model, dims, prompt) — metadata_hash —
+-- already stored in any version or namespace of the org is copied instead of embedded again.
+CREATE INDEX item_embeddings_content ON item_embeddings (org_id, modality, metadata_hash);
+
+-- One row per run: written at start, touched every few seconds while it runs, completed at the
+-- end. A row left 'running' by a process that no longer exists is marked 'interrupted' by the
+-- next run of the same version, which resumes where the loads stopped.
+CREATE TABLE embedding_runs (
+  run_id          UUID        PRIMARY KEY,
+  job             TEXT        NOT NULL,
+  trigger         TEXT        NOT NULL DEFAULT 'cli',
+  namespace       TEXT,
+  version         TEXT        NOT NULL,
+  modality        TEXT        NOT NULL,
+  status          TEXT        NOT NULL CHECK (status IN ('running','succeeded','failed','interrupted')),
+  host            TEXT        NOT NULL,
+  pid             INT         NOT NULL,
+  sample          DOUBLE PRECISION,
+  shards          INT,
+  items_seen      BIGINT      NOT NULL DEFAULT 0,
+  embedded        BIGINT      NOT NULL DEFAULT 0,
+  skipped         BIGINT      NOT NULL DEFAULT 0,
+  failed          BIGINT      NOT NULL DEFAULT 0,
+  cache_hits      BIGINT      NOT NULL DEFAULT 0,
+  failure_rate    DOUBLE PRECISION,
+  api_calls       BIGINT      NOT NULL DEFAULT 0,
+  tokens          BIGINT      NOT NULL DEFAULT 0,
+  cost_usd        DOUBLE PRECISION,
+  latency_ms_mean DOUBLE PRECISION,
+  latency_ms_p95  DOUBLE PRECISION,
+  summary         JSONB,
+  error           TEXT,
+  resumed_from    UUID,
+  started_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+  heartbeat_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  finished_at     TIMESTAMPTZ
+);
+CREATE INDEX embedding_runs_version ON embedding_runs (version, modality, started_at DESC);
+`,
+  },
 ];
 
 /** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */
@@ -226,7 +273,8 @@ export async function migrate(db: Db): Promise<number[]> {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('itemvec_migrations'))");
       const done = new Set((await tx.query<{ id: number }>('SELECT id FROM itemvec_migrations')).map((r) => r.id));
       const applied: number[] = [];
-      for (const m of MIGRATIONS) {
+      // Applied by id, whatever order the list was written in.
+      for (const m of [...MIGRATIONS].sort((x, y) => x.id - y.id)) {
         if (done.has(m.id)) continue;
         await tx.exec(m.sql);
         await tx.query('INSERT INTO itemvec_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);

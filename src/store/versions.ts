@@ -1,7 +1,7 @@
 /** The embedding version registry (`embedding_versions`). */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../errors.js';
-import { sqlLiteral, type Queryable } from './db.js';
+import { ConfigError, NotFoundError } from '../errors.js';
+import { sqlLiteral, type Db, type Queryable } from './db.js';
 
 export type Modality = 'text' | 'image';
 
@@ -103,16 +103,127 @@ export function assertSameSettings(existing: VersionRecord, spec: VersionSpec): 
 
 export interface VersionSummary extends VersionRecord {
   rows: number;
+  /** Share of the namespace's catalog items (catalog_items) that have a vector in this version. */
+  coverage: number | null;
+  /** Bytes of its vectors in the table, and of its HNSW index (shared by orgs using the same version name). */
+  vectorBytes: number;
+  indexBytes: number;
 }
 
 export async function listVersions(db: Queryable, orgId: string): Promise<VersionSummary[]> {
-  const rows = await db.query<VersionRow & { rows: string }>(
-    `SELECT v.*, (SELECT count(*) FROM item_embeddings e
-                  WHERE e.org_id = v.org_id AND e.namespace = v.namespace AND e.modality = v.modality AND e.version = v.version) AS rows
-     FROM embedding_versions v WHERE v.org_id = $1 ORDER BY v.namespace, v.modality, v.created_at`,
+  const rows = await db.query<VersionRow & { rows: string; vector_bytes: string | null; catalog: string }>(
+    `SELECT v.*, e.rows, e.vector_bytes,
+            (SELECT count(*) FROM catalog_items c WHERE c.org_id = v.org_id AND c.namespace = v.namespace) AS catalog
+     FROM embedding_versions v
+     CROSS JOIN LATERAL (
+       SELECT count(*) AS rows, sum(pg_column_size(x.vector)) AS vector_bytes FROM item_embeddings x
+       WHERE x.org_id = v.org_id AND x.namespace = v.namespace AND x.modality = v.modality AND x.version = v.version) e
+     WHERE v.org_id = $1 ORDER BY v.namespace, v.modality, v.created_at`,
     [orgId],
   );
-  return rows.map((r) => ({ ...toRecord(r), rows: Number(r.rows) }));
+  const out: VersionSummary[] = [];
+  for (const r of rows) {
+    const record = toRecord(r);
+    const [index] = await db.query<{ bytes: string | null }>('SELECT pg_relation_size(to_regclass($1)) AS bytes', [vectorIndexShape(record).name]);
+    const catalog = Number(r.catalog);
+    out.push({
+      ...record,
+      rows: Number(r.rows),
+      coverage: catalog === 0 ? null : Math.round((Number(r.rows) / catalog) * 10_000) / 10_000,
+      vectorBytes: Number(r.vector_bytes ?? 0),
+      indexBytes: Number(index?.bytes ?? 0),
+    });
+  }
+  return out;
+}
+
+export type VersionKeyOf = Pick<VersionSpec, 'orgId' | 'namespace' | 'modality' | 'version'>;
+
+/** Register a version without running it (`itemvec versions create`); the first of its namespace becomes active. */
+export async function createVersion(db: Queryable, spec: VersionSpec): Promise<VersionRecord> {
+  return ensureVersion(db, spec);
+}
+
+async function requireVersion(db: Queryable, key: VersionKeyOf): Promise<VersionRecord> {
+  const v = await getVersion(db, key);
+  if (!v) throw new NotFoundError(`no ${key.modality} version "${key.version}" in namespace "${key.namespace}"; see itemvec versions list`, { version: key.version, namespace: key.namespace });
+  return v;
+}
+
+/**
+ * Make `key` the version served for its (org, namespace, modality), in one transaction: readers
+ * see the old active version or the new one, never none. The one it replaces is kept, inactive,
+ * with `deactivated_at`, for `rollback`.
+ */
+export async function activateVersion(db: Db, key: VersionKeyOf): Promise<{ activated: VersionRecord; previous: VersionRecord | null }> {
+  return db.transaction(async (tx) => {
+    // Serialise concurrent activations of the same namespace.
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('itemvec_activate:' || $1 || ':' || $2 || ':' || $3))", [key.orgId, key.namespace, key.modality]);
+    const target = await requireVersion(tx, key);
+    const previous = await getActiveVersion(tx, key);
+    if (previous?.version === key.version) return { activated: target, previous: null };
+    await tx.query(
+      `UPDATE embedding_versions SET status = 'inactive', deactivated_at = now()
+       WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND status = 'active'`,
+      [key.orgId, key.namespace, key.modality],
+    );
+    await tx.query(
+      `UPDATE embedding_versions SET status = 'active', activated_at = now()
+       WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4`,
+      [key.orgId, key.namespace, key.modality, key.version],
+    );
+    return { activated: (await getVersion(tx, key))!, previous };
+  });
+}
+
+/** Re-activate the version that was active before the current one. */
+export async function rollbackVersion(db: Db, key: Pick<VersionSpec, 'orgId' | 'namespace' | 'modality'>): Promise<{ activated: VersionRecord; previous: VersionRecord | null }> {
+  const [last] = await db.query<{ version: string }>(
+    `SELECT version FROM embedding_versions
+     WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND status = 'inactive' AND deactivated_at IS NOT NULL
+     ORDER BY deactivated_at DESC LIMIT 1`,
+    [key.orgId, key.namespace, key.modality],
+  );
+  if (!last) throw new NotFoundError(`nothing to roll back to in namespace "${key.namespace}" (${key.modality}): no version was active before the current one`, { namespace: key.namespace });
+  return activateVersion(db, { ...key, version: last.version });
+}
+
+/** Take a version out of rotation: it is never served, but its rows stay until `delete`. */
+export async function retireVersion(db: Queryable, key: VersionKeyOf): Promise<VersionRecord> {
+  const v = await requireVersion(db, key);
+  if (v.status === 'active') throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate another version first`, { version: key.version });
+  await db.query(
+    "UPDATE embedding_versions SET status = 'retired' WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4",
+    [key.orgId, key.namespace, key.modality, key.version],
+  );
+  return (await getVersion(db, key))!;
+}
+
+/**
+ * Delete a version of one org: its vectors (by the foreign key's cascade), its dead letters and
+ * batch records, and its HNSW index when no other org still uses that version name. The active
+ * version cannot be deleted. Returns the rows removed; Parquet files are the caller's (objects).
+ */
+export async function deleteVersion(db: Db, key: VersionKeyOf): Promise<{ rows: number; indexDropped: boolean }> {
+  const v = await requireVersion(db, key);
+  if (v.status === 'active') throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate or roll back to another version first`, { version: key.version });
+  const shape = vectorIndexShape(v);
+  const result = await db.transaction(async (tx) => {
+    const [count] = await tx.query<{ n: string }>(
+      'SELECT count(*) AS n FROM item_embeddings WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4',
+      [key.orgId, key.namespace, key.modality, key.version],
+    );
+    await tx.query('DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
+    await tx.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
+    const [others] = await tx.query<{ n: string }>(
+      'SELECT count(*) AS n FROM embedding_versions WHERE namespace = $1 AND modality = $2 AND version = $3 AND dims = $4',
+      [key.namespace, key.modality, key.version, v.dims],
+    );
+    const drop = Number(others?.n ?? 0) === 0;
+    if (drop) await tx.exec(`DROP INDEX IF EXISTS ${shape.name}`);
+    return { rows: Number(count?.n ?? 0), indexDropped: drop };
+  });
+  return result;
 }
 
 /**
@@ -130,12 +241,26 @@ export function vectorIndexShape(v: Pick<VersionSpec, 'namespace' | 'version' | 
   return { type, cast, predicate, name, indexable: v.dims <= 4000 };
 }
 
-/** Create the version's partial HNSW index if it is missing. Returns false when dims are too large to index. */
-export async function ensureVectorIndex(db: Queryable, v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims'>): Promise<boolean> {
+/**
+ * Create the version's partial HNSW index if it is missing. Returns false when dims are too large
+ * to index. `concurrently` (Postgres servers) builds it without blocking the writes of other
+ * namespaces and versions to the table; a build that failed half-way leaves an INVALID index,
+ * which is dropped and built again.
+ */
+export async function ensureVectorIndex(
+  db: Queryable,
+  v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims'>,
+  options: { concurrently?: boolean } = {},
+): Promise<boolean> {
   const shape = vectorIndexShape(v);
   if (!shape.indexable) return false;
-  await db.exec(
-    `CREATE INDEX IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((vector::${shape.cast}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`,
+  const how = options.concurrently ? 'CONCURRENTLY ' : '';
+  const [state] = await db.query<{ valid: boolean }>(
+    'SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1',
+    [shape.name],
   );
+  if (state?.valid) return true;
+  if (state) await db.exec(`DROP INDEX ${how}IF EXISTS ${shape.name}`);
+  await db.exec(`CREATE INDEX ${how}IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((vector::${shape.cast}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`);
   return true;
 }

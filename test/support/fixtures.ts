@@ -45,7 +45,8 @@ export function sampleItems(n: number, prefix = 'item'): RawItem[] {
     const b = kind.traits[(i + 1) % kind.traits.length]!;
     return {
       item_id: `${prefix}-${String(i + 1).padStart(4, '0')}`,
-      description: `A ${noun} with ${a} and ${b}. Model ${i + 1}.`,
+      // The prefix is part of the text: runs of different prefixes must not share prompts (the content cache would serve them).
+      description: `A ${noun} with ${a} and ${b}. Model ${prefix} ${i + 1}.`,
       brand: kind.brand,
       category: kind.category,
       image_url: `https://images.example.com/${prefix}-${i + 1}.jpg`,
