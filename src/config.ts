@@ -77,6 +77,56 @@ export const ConfigSchema = z.object({
     sample: z.coerce.number().gt(0).max(1),
     /** Copy a vector already computed for the same model and prompt text instead of embedding again. */
     cache: z.boolean(),
+    /** Without a terminal, a progress log line every this many seconds. */
+    progressIntervalSeconds: z.coerce.number().min(1).max(3600),
+  }),
+  /**
+   * Distributed mode (`itemvec schedule`, `worker`, `enqueue`; src/orchestrate): a pg-boss queue in
+   * Postgres. A run is cut into shards (ranges of the stable item hash), one job each, retried with
+   * exponential backoff; a close job that depends on all of them records the run and alerts.
+   */
+  queue: z.object({
+    /** The queue's database; unset → `databaseUrl`; neither → the embedded PGlite (then one process runs everything). */
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'queue.url must start with postgres:// or postgresql://').optional(),
+    /** Postgres schema holding pg-boss's tables, created on first start. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,49}$/, 'queue.schema must be a lowercase Postgres name (letters, digits, _)'),
+    /** Shards per run; more shards spread a run over more workers and make a retried shard cheaper. */
+    shards: z.coerce.number().int().min(1).max(10_000),
+    /** Shard jobs one worker runs at once (each already keeps `embed.concurrency` requests in flight). */
+    concurrency: z.coerce.number().int().min(1).max(64),
+    /** Retries of a shard or close job after its first attempt; then the run is marked failed. */
+    retryLimit: z.coerce.number().int().min(0).max(20),
+    /** Backoff before the first retry, doubling (with jitter) up to `retryDelayMaxSeconds`. */
+    retryDelaySeconds: z.coerce.number().int().min(1),
+    retryDelayMaxSeconds: z.coerce.number().int().min(1),
+    /** A worker refreshes its job's heartbeat every half of this; a shard silent this long (a killed worker) is retried. pg-boss requires ≥ 10. */
+    heartbeatSeconds: z.coerce.number().int().min(10).max(3600),
+    /** Longest one attempt of a shard may run before pg-boss takes it back (pg-boss caps it at 24 h). */
+    expireInSeconds: z.coerce.number().int().min(60).max(86_400),
+    /** How often pg-boss looks for expired or silent jobs (its supervise and monitor intervals). */
+    monitorIntervalSeconds: z.coerce.number().int().min(1).max(3600),
+    /** Idle workers ask for work this often. */
+    pollingIntervalSeconds: z.coerce.number().min(0.5).max(3600),
+  }),
+  /** `itemvec schedule`: cron expressions (5 fields, or 6 with seconds) evaluated by the workers; `off` registers none. */
+  schedule: z.object({
+    text: z.string().min(1),
+    image: z.string().min(1),
+    tz: z.string().min(1),
+  }),
+  /** Failure-rate alerts (threshold: run.alertFailureRate). The webhook URL is a secret: never logged. */
+  alert: z.object({
+    /** Slack-compatible incoming webhook (ITEMVEC_ALERT_WEBHOOK): it receives `{"text": …, "blocks": […]}`. */
+    webhookUrl: z.url({ message: 'alert.webhookUrl must be a URL' }).optional(),
+    /** Per attempt; retried with the one retry policy (src/embed/retry.ts). */
+    timeoutMs: z.coerce.number().int().min(1),
+    maxRetries: z.coerce.number().int().min(0).max(10),
+  }),
+  /** Prometheus: `itemvec worker` serves /metrics on host:port; a one-shot `run` pushes to a Pushgateway when set. */
+  metrics: z.object({
+    pushgatewayUrl: z.url({ message: 'metrics.pushgatewayUrl must be a URL' }).optional(),
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
   }),
   batch: z.object({
     /** Requests per uploaded file (the API allows 50,000 and 200 MB). */
@@ -161,7 +211,23 @@ export function defaultConfig(cwd = process.cwd()): Config {
     embed: { provider: 'local', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
     prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true },
+    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10 },
+    queue: {
+      schema: 'itemvec_queue',
+      shards: 16,
+      concurrency: 1,
+      retryLimit: 4,
+      retryDelaySeconds: 30,
+      retryDelayMaxSeconds: 900,
+      heartbeatSeconds: 60,
+      expireInSeconds: 6 * 3600,
+      monitorIntervalSeconds: 60,
+      pollingIntervalSeconds: 2,
+    },
+    // The plan: text nightly, images weekly (Sunday), at hours when the catalog feed has landed.
+    schedule: { text: '0 2 * * *', image: '0 3 * * 0', tz: 'UTC' },
+    alert: { timeoutMs: 10_000, maxRetries: 3 },
+    metrics: { host: '127.0.0.1', port: 9464 },
     batch: { maxRequestsPerFile: 50_000, pollIntervalMs: 60_000, wait: true },
     retrieve: { minTags: RETRIEVE_DEFAULTS.minTags, embeddingWeight: RETRIEVE_DEFAULTS.embeddingWeight, efSearch: RETRIEVE_DEFAULTS.efSearch },
     serve: { host: '127.0.0.1', port: 8080, apiKeys: [] },
@@ -227,6 +293,28 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
     });
   }
   top.serve = serve;
+  const run: Record<string, unknown> = {};
+  set(run, 'progressIntervalSeconds', env.ITEMVEC_PROGRESS_INTERVAL);
+  top.run = run;
+  const queue: Record<string, unknown> = {};
+  set(queue, 'url', env.ITEMVEC_QUEUE_URL);
+  set(queue, 'schema', env.ITEMVEC_QUEUE_SCHEMA);
+  set(queue, 'shards', env.ITEMVEC_SHARDS);
+  set(queue, 'concurrency', env.ITEMVEC_WORKER_CONCURRENCY);
+  top.queue = queue;
+  const schedule: Record<string, unknown> = {};
+  set(schedule, 'text', env.ITEMVEC_TEXT_CRON);
+  set(schedule, 'image', env.ITEMVEC_IMAGE_CRON);
+  set(schedule, 'tz', env.ITEMVEC_SCHEDULE_TZ);
+  top.schedule = schedule;
+  const alert: Record<string, unknown> = {};
+  set(alert, 'webhookUrl', env.ITEMVEC_ALERT_WEBHOOK);
+  top.alert = alert;
+  const metrics: Record<string, unknown> = {};
+  set(metrics, 'pushgatewayUrl', env.ITEMVEC_PUSHGATEWAY_URL);
+  set(metrics, 'host', env.ITEMVEC_METRICS_HOST);
+  set(metrics, 'port', env.ITEMVEC_METRICS_PORT);
+  top.metrics = metrics;
   const images: Record<string, unknown> = {};
   set(images, 'provider', env.ITEMVEC_IMAGE_PROVIDER);
   set(images, 'modelDir', env.ITEMVEC_IMAGE_MODEL_DIR);

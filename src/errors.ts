@@ -6,6 +6,7 @@
  *   0 success · 1 unexpected error · 2 usage or configuration · 3 catalog source unreadable
  *   4 database (connection, migration, missing pgvector) · 5 embedding provider (auth, quota, model)
  *   6 run finished but its failure rate is above the alert threshold · 7 object storage
+ *   8 a distributed run failed: a shard or its close job ran out of retries (`itemvec enqueue --wait`)
  */
 export const ExitCode = {
   ok: 0,
@@ -16,6 +17,7 @@ export const ExitCode = {
   provider: 5,
   failureRate: 6,
   objects: 7,
+  runFailed: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

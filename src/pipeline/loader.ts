@@ -56,13 +56,27 @@ export class Loader {
    * statement and Parquet part bounded, and keeping partial slices back avoids tiny parts.
    */
   async flush(all = false): Promise<void> {
-    while (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0)) {
-      const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
-      for (const group of groups) await this.write(group);
+    // Two stages in a pipeline: the next slice's Parquet part is encoded (CPU, here) while the
+    // previous slice's rows travel to Postgres (I/O, there). Each slice still writes its part
+    // before its rows.
+    let rows: Promise<void> | null = null;
+    try {
+      while (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0)) {
+        const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
+        for (const group of groups) {
+          const key = await this.writeParquet(group);
+          await rows;
+          rows = this.writeRows(group, key);
+          // Awaited at the next slice or in `finally`; until then a failure must not count as unhandled.
+          rows.catch(() => {});
+        }
+      }
+    } finally {
+      await rows;
     }
   }
 
-  private async write(items: EmbeddedItem[]): Promise<void> {
+  private async writeParquet(items: EmbeddedItem[]): Promise<VersionKey> {
     const { orgId, namespace } = items[0]!.item;
     const key: VersionKey = { orgId, namespace, modality: this.o.modality, version: this.o.version };
     const rows: ChunkVectorRow[] = items.flatMap((e) =>
@@ -82,6 +96,11 @@ export class Loader {
     const partKey = chunkVectorPartKey({ ...key, runId: this.o.runId, part: this.part++ });
     await this.o.objects.put(partKey, encodeChunkVectors(rows));
     this.o.stats.parquetParts += 1;
+    return key;
+  }
+
+  private async writeRows(items: EmbeddedItem[], key: VersionKey): Promise<void> {
+    const { orgId, namespace } = key;
     await this.o.db.transaction(async (tx) => {
       await upsertItemVectors(
         tx,

@@ -309,9 +309,9 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
             await batchJobs.add({ ...change, key }, chunks);
             continue;
           }
-          // Back-pressure: no new request while a finished one waits to be loaded, so vectors never
-          // pile up in memory and a crash loses at most the requests in flight.
-          if (loader.buffered >= provider.maxBatchInputs) await loads.idle();
+          // Back-pressure: no new request while two finished ones wait to be loaded, so vectors never
+          // pile up in memory and a crash re-embeds little more than the requests in flight.
+          if (loader.buffered >= 2 * provider.maxBatchInputs) await loads.idle();
           await scheduler.add({ ...change, key }, chunks);
         }
       }

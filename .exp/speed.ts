@@ -1,0 +1,21 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { sampleItems, tempDir, writeJsonl } from '../test/support/fixtures.js';
+import { startOpenAIServer } from '../test/support/openai-server.js';
+import { startPgliteServer } from '../test/support/pglite-server.js';
+const root = process.cwd();
+const N = Number(process.argv[2] ?? 20000);
+const database = await startPgliteServer({ maxConnections: 16 });
+const server = await startOpenAIServer({ latencyMs: 20 });
+const dir = await tempDir();
+const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), sampleItems(N, 'speed'));
+const t0 = performance.now();
+const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'run', '--catalog', catalog, '--home', dir, '--namespace', 'speed', '--no-index', '--json',
+  '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--base-url', server.url];
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', DATABASE_URL: database.url, ITEMVEC_LOG_LEVEL: 'warn' };
+const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+let out = ''; child.stdout.on('data', (d) => (out += d));
+await new Promise((r) => child.once('exit', r));
+console.log(((performance.now() - t0) / 1000).toFixed(1), 's', out.slice(0, 400));
+console.log(server.counters.requests, server.counters.inputs);
+await server.close(); await database.close();
