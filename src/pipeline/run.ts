@@ -34,6 +34,7 @@ import { SAMPLE_BUCKETS, inSample, inShard } from './sample.js';
 import { RunStats } from './stats.js';
 import { logSummary, summarize, type RunSummary } from './summary.js';
 import { poolChunkVectors } from './vectors.js';
+import type { RunMetrics } from './meter.js';
 
 export type { RunSummary } from './summary.js';
 
@@ -45,6 +46,8 @@ export interface RunProgress {
   skipped: number;
   failed: number;
   tokens: number;
+  /** What the tokens so far cost (null: the model's price is unknown). */
+  costUsd: number | null;
   /** How far through the source the finished items are (bytes or rows, estimated), and its size when known. */
   position: number;
   total: number | null;
@@ -73,6 +76,8 @@ export interface RunOptions {
   recordRun?: boolean;
   /** How the run was started, for its record: `cli` (default), `schedule`, `worker`… */
   trigger?: string;
+  /** Where counts, failures and request latencies go as the run goes (src/metrics.ts: Prometheus); not fed by a dry run. */
+  metrics?: RunMetrics;
 }
 
 /** How often a running job touches its run record, and after how long without it a run counts as dead. */
@@ -158,7 +163,10 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
 
     const deadLetters = new DeadLetters(dryRun ? null : db, runId, logger, { orgId: config.orgId, namespace: config.namespace, modality: config.modality, version: config.version });
     const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
+    const metrics = dryRun ? undefined : options.metrics;
     const report = () => {
+      const cost = costUsd(stats.tokens, price, config.run.mode);
+      metrics?.progress({ embedded: stats.embedded, skipped: stats.skippedUnchanged, cacheHits: stats.cacheHits, failed: stats.failed, rejected: stats.rejected, sampledOut: stats.sampledOut, tokens: stats.tokens, costUsd: cost });
       if (!options.onProgress) return;
       const done = stats.vectorsReady + stats.skippedUnchanged + stats.cacheHits + stats.sampledOut + stats.failed + stats.rejected;
       // The reader runs ahead of the model; scale its position by the share of read items that are done.
@@ -170,6 +178,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         skipped: stats.skippedUnchanged,
         failed: stats.failed + stats.rejected,
         tokens: stats.tokens,
+        costUsd: cost,
         position,
         total: reader.total,
         unit: reader.unit,
@@ -179,6 +188,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
     const fail = (key: VersionKey, item: CatalogItem, stage: FailureStage, code: string, message: string) => {
       stats.failed += 1;
+      metrics?.failure(stage, code);
       deadLetters.failItem(key, item, stage, code, message);
     };
     /** An item's chunk vectors have arrived (from a request or a batch file): pool them and queue the load. */
@@ -204,14 +214,16 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     });
     const retryPolicy = { maxRetries: config.embed.maxRetries, baseDelayMs: config.embed.retryBaseDelayMs, maxDelayMs: config.embed.retryMaxDelayMs };
     const scheduler = new EmbedScheduler<ChangedItem & { key: VersionKey }>(dryRun ? planningProvider(provider) : provider, {
-      onCall(latencyMs, tokens) {
+      onCall(latencyMs, tokens, inputs) {
         stats.recordCall(latencyMs);
+        metrics?.request(latencyMs, inputs);
         stats.tokens += tokens;
         report();
       },
       onRequestDone: () => loads.kick(),
       onRetry(error, retry, delayMs, inputs) {
         stats.recordRetry(error.code);
+        metrics?.retry(error.code);
         logger.warn({ code: error.code, retry, delay_ms: delayMs, inputs, status: error.context.status }, `embedding request failed (${error.code}); retry ${retry} in ${delayMs} ms`);
       },
       onEmbedded(p) {
@@ -259,14 +271,16 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const fromCache = async (key: VersionKey, changed: ChangedItem[]): Promise<ChangedItem[]> => {
       const candidates = changed.filter((c) => !c.forced);
       if (!config.run.cache || candidates.length === 0) return changed;
+      // One read first: a cold run of a new model finds nothing and pays one query, not a transaction.
+      const hashes = await reusableHashes(db, key, candidates.map((c) => c.metadataHash));
+      const reusable = candidates.filter((c) => hashes.has(c.metadataHash));
       let hits: Set<string>;
-      if (dryRun) {
-        const hashes = await reusableHashes(db, key, candidates.map((c) => c.metadataHash));
-        hits = new Set(candidates.filter((c) => hashes.has(c.metadataHash)).map((c) => c.item.itemId));
+      if (dryRun || reusable.length === 0) {
+        hits = new Set(reusable.map((c) => c.item.itemId));
       } else {
         hits = await db.transaction(async (tx) => {
-          const ids = new Set(await reuseVectors(tx, key, candidates.map((c) => ({ itemId: c.item.itemId, metadataHash: c.metadataHash, metadataVersion: c.item.metadataVersion }))));
-          const served = candidates.filter((c) => ids.has(c.item.itemId));
+          const ids = new Set(await reuseVectors(tx, key, reusable.map((c) => ({ itemId: c.item.itemId, metadataHash: c.metadataHash, metadataVersion: c.item.metadataVersion }))));
+          const served = reusable.filter((c) => ids.has(c.item.itemId));
           await upsertCatalogItems(tx, key.orgId, key.namespace, served.map((c) => ({ item: c.item, attributesHash: c.attributesHash })));
           await clearFailures(tx, key, [...ids]);
           return ids;
@@ -327,6 +341,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           batch.push(row.item);
         } else {
           stats.rejected += 1;
+          metrics?.failure('extract', 'ROW_REJECTED');
           deadLetters.rejectRow(row.rejection);
         }
         if (batch.length >= readBatchSize) {
@@ -353,6 +368,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     }
 
     const summary = summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, dryRun, cost: costUsd(stats.tokens, price, config.run.mode) });
+    report();
     logSummary(logger, summary, config.run.alertFailureRate);
     if (runRecord) await finishRun(runRecord, runId, 'succeeded', summary, summary);
     return summary;
