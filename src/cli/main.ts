@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
 import { createProvider } from '../embed/index.js';
-import { ExitCode, ItemvecError, ConfigError, errorMessage } from '../errors.js';
+import { ExitCode, ItemvecError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { retryFailures } from '../pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
@@ -23,6 +23,9 @@ import { purgeVersionObjects } from '../objects/parquet.js';
 import { parseSample } from '../pipeline/sample.js';
 import { print, withDb } from './common.js';
 import { formatCandidates, formatFailures, formatRetries, formatSummary, formatVersions } from './format.js';
+import { runMetrics } from '../metrics.js';
+import { pushRunMetrics, reportRunEnd } from '../orchestrate/outcome.js';
+import { addOpsCommands, sourceFromFlags } from './ops.js';
 import { createProgressReporter } from './progress.js';
 import { addServeCommands } from './serve.js';
 
@@ -32,7 +35,8 @@ Exit codes:
   1  unexpected error              5  embedding provider (auth, quota, model)
   2  usage, configuration, or not found
   3  catalog source unreadable     6  run finished with failure rate above the alert threshold
-                                   7  object storage`;
+                                   7  object storage
+                                   8  distributed run failed (a shard or its close job out of retries)`;
 
 const ENVIRONMENT = `
 Environment:
@@ -49,6 +53,11 @@ Environment:
   ITEMVEC_HOST, ITEMVEC_PORT, ITEMVEC_API_KEYS  itemvec serve (see itemvec serve --help)
   ITEMVEC_IMAGE_PROVIDER mobilenet | clip    ITEMVEC_IMAGE_MODEL_DIR  CLIP folder    ITEMVEC_IMAGE_TIMEOUT_MS, ITEMVEC_IMAGE_MAX_BYTES
   ITEMVEC_IMAGE_ALLOW_HOSTS  internal hosts image fetches may reach: "cdn.internal,10.0.0.5:8080"
+  ITEMVEC_QUEUE_URL     pg-boss queue of the distributed mode (default: DATABASE_URL, else embedded)   ITEMVEC_SHARDS (default 16)
+  ITEMVEC_TEXT_CRON, ITEMVEC_IMAGE_CRON, ITEMVEC_SCHEDULE_TZ  itemvec schedule (default "0 2 * * *", "0 3 * * 0", UTC)
+  ITEMVEC_ALERT_WEBHOOK Slack-compatible webhook for failure-rate alerts (a secret: never logged)
+  ITEMVEC_PUSHGATEWAY_URL  Prometheus Pushgateway for one-shot runs   ITEMVEC_METRICS_HOST, ITEMVEC_METRICS_PORT  worker /metrics
+  ITEMVEC_PROGRESS_INTERVAL  seconds between progress log lines when stderr is not a terminal (default 10)
   ITEMVEC_LOG_LEVEL     debug | info | warn | error (default info; warn on a terminal)`;
 
 interface CommonOptions {
@@ -130,6 +139,9 @@ function configFrom(opts: CommonOptions & ProviderFlags & ImageFlags & { index?:
   return loadConfig({ file: opts.config, overrides });
 }
 
+/** The flags configFrom reads, for command files that receive it (src/cli/ops.ts). */
+export type ConfigFlags = Parameters<typeof configFrom>[0];
+
 export function buildProgram(): Command {
   const program = new Command('itemvec')
     .description('Turn a retail catalog into embeddings in Postgres + pgvector and find similar items.')
@@ -154,9 +166,14 @@ export function buildProgram(): Command {
     .option('--no-cache', 'embed changed items even when the same model already embedded the same prompt elsewhere in the org')
     .addOption(new Option('--modality <m>', 'text: embed the prompt; image: fetch and embed image_url (weekly job)').choices(['text', 'image']))
     .option('--image-model-dir <dir>', 'with --modality image: a CLIP-style model folder (ONNX); default: MobileNetV2 from nsfwjs (also ITEMVEC_IMAGE_MODEL_DIR)')
+    .option('--trigger <name>', 'recorded in the run\'s row (itemvec runs list), e.g. airflow', 'cli')
     .addHelpText(
       'after',
       `
+Above the failure-rate threshold (run.alertFailureRate, default 5%) the run exits 6, logs an error line
+and POSTs a Slack-compatible message to ITEMVEC_ALERT_WEBHOOK when set. With ITEMVEC_PUSHGATEWAY_URL
+its metrics are pushed to that Prometheus Pushgateway when it ends.
+
 Examples:
   itemvec run --catalog samples/catalog.jsonl
   itemvec run --catalog items.parquet --namespace electronics --version v2 --json
@@ -170,22 +187,25 @@ Examples:
   ITEMVEC_IMAGE_ALLOW_HOSTS=cdn.internal:8080 itemvec run --catalog items.jsonl --modality image   # open one internal host
 ${EXIT_CODES}`,
     )
-    .action(async (opts: CommonOptions & ProviderFlags & ImageFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean }) => {
-      if (Boolean(opts.catalog) === Boolean(opts.source)) throw new ConfigError('give either --catalog FILE or --source URL --table NAME');
-      if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
+    .action(async (opts: CommonOptions & ProviderFlags & ImageFlags & { catalog?: string; source?: string; table?: string; index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean; trigger: string }) => {
+      const source = sourceFromFlags(opts);
       const config = configFrom(opts);
       // On a terminal the progress bar and summary say what info lines would; schedulers (no TTY) get them all.
       const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
-      const progress = createProgressReporter(logger, opts.progress && !opts.json);
+      const progress = createProgressReporter(logger, opts.progress && !opts.json, { intervalSeconds: config.run.progressIntervalSeconds });
       const summary = await runEmbeddingJob({
         config,
-        source: opts.catalog ? { kind: 'file', path: opts.catalog } : { kind: 'postgres', url: opts.source!, table: opts.table! },
+        source,
         logger,
         dryRun: opts.dryRun,
+        trigger: opts.trigger,
+        metrics: runMetrics(config.modality),
         onProgress: (p) => progress.update(p),
       }).finally(() => progress.stop());
       print(opts.json, summary, () => formatSummary(summary));
       if (summary.alert) process.exitCode = ExitCode.failureRate;
+      await reportRunEnd(config, summary, logger, { namespace: config.namespace });
+      await pushRunMetrics(config, summary, logger);
     });
 
   withCommon(program.command('similar'))
@@ -405,6 +425,7 @@ ${EXIT_CODES}`)
     });
 
   addServeCommands(program, EXIT_CODES);
+  addOpsCommands(program, { exitCodes: EXIT_CODES, withCommon, withProvider, configFrom, sampleOption, positiveInt });
 
   return program;
 }

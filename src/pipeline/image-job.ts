@@ -37,7 +37,7 @@ import { groupByTenant } from './group.js';
 import { attributesHash } from './hash.js';
 import { Loader } from './loader.js';
 import type { RunOptions, RunSummary } from './run.js';
-import { inSample } from './sample.js';
+import { inSample, inShard } from './sample.js';
 import { RunStats } from './stats.js';
 import { logSummary, summarize } from './summary.js';
 import { poolChunkVectors } from './vectors.js';
@@ -93,7 +93,7 @@ class ImageBatcher {
     private readonly provider: ImageEmbeddingProvider,
     private readonly batchSize: number,
     private readonly hooks: {
-      onCall(latencyMs: number): void;
+      onCall(latencyMs: number, inputs: number): void;
       onVector(p: PendingImage, vector: Float32Array): void;
       onFailed(p: PendingImage, error: unknown): void;
     },
@@ -129,10 +129,10 @@ class ImageBatcher {
     const started = performance.now();
     try {
       const vectors = await this.provider.embedImages(batch.map((b) => b.decoded));
-      this.hooks.onCall(performance.now() - started);
+      this.hooks.onCall(performance.now() - started, batch.length);
       batch.forEach((b, i) => this.hooks.onVector(b, vectors[i]!));
     } catch (err) {
-      this.hooks.onCall(performance.now() - started);
+      this.hooks.onCall(performance.now() - started, batch.length);
       if (err instanceof ProviderError && err.fatal) {
         this.fatal = err;
         return;
@@ -216,6 +216,8 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
     const loader = new Loader({ db, objects, runId, version: config.version, modality: 'image', model: provider.model, batchSize: config.run.loadBatchSize, stats });
     const report = () => {
+      // In-process models: no bill.
+      options.metrics?.progress({ embedded: stats.embedded, skipped: stats.skippedUnchanged, cacheHits: 0, failed: stats.failed, rejected: stats.rejected, sampledOut: stats.sampledOut, tokens: 0, costUsd: 0 });
       if (!options.onProgress) return;
       const done = stats.vectorsReady + stats.skippedUnchanged + stats.sampledOut + stats.failed + stats.rejected;
       const position = stats.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / stats.itemsSeen));
@@ -226,6 +228,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
         skipped: stats.skippedUnchanged,
         failed: stats.failed + stats.rejected,
         tokens: 0,
+        costUsd: 0,
         position,
         total: reader.total,
         unit: reader.unit,
@@ -234,6 +237,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
 
     const fail = (key: VersionKey, item: CatalogItem, stage: FailureStage, code: string, message: string) => {
       stats.failed += 1;
+      options.metrics?.failure(stage, code);
       counters.failures_by_class[code] = (counters.failures_by_class[code] ?? 0) + 1;
       deadLetters.failItem(key, item, stage, code, message);
     };
@@ -256,8 +260,9 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     };
 
     const batcher = new ImageBatcher(provider, provider.maxBatchInputs, {
-      onCall(latencyMs) {
+      onCall(latencyMs, inputs) {
         stats.recordCall(latencyMs);
+        options.metrics?.request(latencyMs, inputs);
       },
       onVector(p, raw) {
         let vector: Float32Array;
@@ -367,11 +372,14 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     };
     try {
       for await (const row of reader.rows) {
+        // A shard of a distributed run: the same rule as the text job (run.ts).
+        if (options.shard && !(row.ok ? inShard(row.item.orgId, row.item.itemId, options.shard) : options.shard.from === 0)) continue;
         stats.itemsSeen += 1;
         if (row.ok) {
           batch.push(row.item);
         } else {
           stats.rejected += 1;
+          options.metrics?.failure('extract', 'ROW_REJECTED');
           deadLetters.rejectRow(row.rejection);
         }
         if (batch.length >= readBatchSize) {
@@ -397,6 +405,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
       ...summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, cost: 0 }),
       images: counters,
     };
+    report();
     logSummary(logger, summary, config.run.alertFailureRate);
     return summary;
   } finally {

@@ -47,10 +47,17 @@ export interface SimilarQuery {
   embeddingWeight?: number;
 }
 
+/**
+ * Which retrievers answer `similar`: `auto` (default) blends or fills as the query item allows;
+ * `embedding` and `tags` use one retriever alone, so an offline evaluation (src/eval) can measure
+ * each against the other and against the blend.
+ */
+export type SimilarMode = 'auto' | 'embedding' | 'tags';
+
 export interface SimilarResult {
   version: VersionRecord;
-  /** `blend` or `fill` for `similar` (see blend.ts); `embedding` for `search`. */
-  mode: RetrievalMode | 'embedding';
+  /** `blend` or `fill` for `similar` (see blend.ts); `embedding` for `search`; `embedding` or `tags` when asked for one retriever. */
+  mode: RetrievalMode | 'embedding' | 'tags';
   candidates: Candidate[];
 }
 
@@ -143,10 +150,13 @@ const toCandidate = (v: VersionRecord) => (c: ScoredItem & { score: number; sour
  * Items most similar to `itemId` (the item itself excluded): tag and embedding candidates blended
  * when the item has at least `minTags` tags, otherwise the tag list filled up with embedding candidates.
  * The item must be in the catalog or have a vector in the version; otherwise NotFoundError.
+ * `mode: 'embedding'` or `'tags'` asks one retriever alone (an empty list when the item has no
+ * vector, or no tags).
  *
  *   const { candidates } = await similar(db, { orgId, namespace: 'default', itemId: 'sku-00001', k: 10 });
+ *   await similar(db, { orgId, namespace: 'default', itemId: 'sku-00001', version: 'v2', mode: 'embedding' });
  */
-export async function similar(db: Db, q: SimilarQuery & { itemId: string }): Promise<SimilarResult> {
+export async function similar(db: Db, q: SimilarQuery & { itemId: string; mode?: SimilarMode }): Promise<SimilarResult> {
   const k = checkK(q.k ?? RETRIEVE_DEFAULTS.k);
   const { efSearch, minTags, embeddingWeight } = checkOptions(q);
   const modality = q.modality ?? 'text';
@@ -158,6 +168,16 @@ export async function similar(db: Db, q: SimilarQuery & { itemId: string }): Pro
       { itemId: q.itemId, namespace: q.namespace, version: version.version },
     );
   }
+  if (q.mode === 'embedding') {
+    const rows = hasVector ? await nearest(db, version, q.orgId, { itemId: q.itemId }, k, efSearch, profile) : [];
+    return { version, mode: 'embedding', candidates: rows.map((r) => toCandidate(version)({ ...r, score: r.embedding_score ?? 0, source: 'embedding' })) };
+  }
+  if (q.mode === 'tags') {
+    // Ranked by tag score, ties by item id only: a tags-only baseline must not borrow the embeddings' order.
+    const rows = profile ? await tagCandidates(db, version, { orgId: q.orgId, itemId: q.itemId, profile, limit: k }) : [];
+    return { version, mode: 'tags', candidates: rows.map((r) => toCandidate(version)({ ...r, score: r.tag_score ?? 0, source: 'tags' })) };
+  }
+  if (q.mode !== undefined && q.mode !== 'auto') throw new ConfigError(`mode must be auto, embedding or tags, got "${String(q.mode)}"`);
   const mode = chooseMode(profile?.tags.length ?? 0, hasVector, minTags);
   // A blend ranks by a mix of both scores, so each retriever offers more than k; a fill needs k from each.
   const pool = Math.min(MAX_K, Math.max(2 * k, 20));

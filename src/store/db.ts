@@ -27,6 +27,8 @@ export interface Db extends Queryable {
   readonly driver: 'pg' | 'pglite';
   /** Where the data lives, safe to log (the password is masked). */
   readonly location: string;
+  /** The embedded instance (PGlite driver only), for code that must share its single session: the pg-boss queue in embedded mode. */
+  readonly pglite?: PGlite;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -111,6 +113,7 @@ async function openPglite(dataDir: string): Promise<Db> {
   return {
     driver: 'pglite',
     location: dataDir,
+    pglite: db,
     ...wrap(db),
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
     async close() {

@@ -52,6 +52,23 @@ export interface RunRow {
   started_at: Date;
   finished_at: Date | null;
   error: string | null;
+  /** Shards of a distributed run (null: one process ran it). */
+  shards: number | null;
+  failure_rate: number | null;
+  tokens: number;
+  cost_usd: number | null;
+}
+
+/** Everything `itemvec runs show` prints: the row with its totals and the summary it finished with. */
+export interface RunDetail extends RunRow {
+  sample: number | null;
+  skipped: number;
+  cache_hits: number;
+  api_calls: number;
+  latency_ms_mean: number | null;
+  latency_ms_p95: number | null;
+  summary: Record<string, unknown> | null;
+  heartbeat_at: Date;
 }
 
 /** True when `pid` on this host is no longer running (a run on another host cannot be checked). */
@@ -70,9 +87,11 @@ function processGone(host: string, pid: number): boolean {
  * host, dead pid) or silent for `staleAfterMs` (no heartbeat: another host that died). Returns them.
  */
 export async function markInterrupted(db: Queryable, key: { version: string; modality: string }, staleAfterMs: number): Promise<RunRow[]> {
+  // A distributed run (shards set) belongs to the queue, not to the process that planned it: its
+  // close job or its dead-letter handler ends it (src/orchestrate), and pg-boss retries dead workers' shards.
   const running = await db.query<RunRow & { silent_ms: number }>(
     `SELECT *, EXTRACT(EPOCH FROM now() - heartbeat_at) * 1000 AS silent_ms FROM embedding_runs
-     WHERE version = $1 AND modality = $2 AND status = 'running'`,
+     WHERE version = $1 AND modality = $2 AND status = 'running' AND shards IS NULL`,
     [key.version, key.modality],
   );
   const gone = running.filter((r) => processGone(r.host, r.pid) || Number(r.silent_ms) > staleAfterMs);
@@ -131,11 +150,24 @@ export async function finishRun(db: Queryable, runId: string, status: 'succeeded
   );
 }
 
-export async function listRuns(db: Queryable, filter: { version?: string; limit?: number } = {}): Promise<RunRow[]> {
+export async function listRuns(db: Queryable, filter: { version?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRow[]> {
   return db.query<RunRow>(
     `SELECT run_id, job, trigger, namespace, version, modality, status, host, pid, items_seen::int, embedded::int, failed::int,
-            resumed_from, started_at, finished_at, error
-     FROM embedding_runs WHERE ($1::text IS NULL OR version = $1) ORDER BY started_at DESC LIMIT $2`,
-    [filter.version ?? null, filter.limit ?? 50],
+            resumed_from, started_at, finished_at, error, shards, failure_rate, tokens::int, cost_usd
+     FROM embedding_runs WHERE ($1::text IS NULL OR version = $1) AND ($3::text IS NULL OR status = $3)
+     ORDER BY started_at DESC LIMIT $2`,
+    [filter.version ?? null, filter.limit ?? 50, filter.status ?? null],
   );
+}
+
+/** One run with everything recorded about it, or null. */
+export async function getRun(db: Queryable, runId: string): Promise<RunDetail | null> {
+  const [row] = await db.query<RunDetail>(
+    `SELECT run_id, job, trigger, namespace, version, modality, status, host, pid, sample, shards,
+            items_seen::int, embedded::int, skipped::int, failed::int, cache_hits::int, failure_rate, api_calls::int, tokens::int,
+            cost_usd, latency_ms_mean, latency_ms_p95, summary, error, resumed_from, started_at, heartbeat_at, finished_at
+     FROM embedding_runs WHERE run_id = $1`,
+    [runId],
+  );
+  return row ?? null;
 }

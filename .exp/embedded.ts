@@ -1,0 +1,22 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { sampleItems, tempDir, writeJsonl } from '../test/support/fixtures.js';
+import { startOpenAIServer } from '../test/support/openai-server.js';
+const root = process.cwd();
+const N = Number(process.argv[2] ?? 2000);
+const server = await startOpenAIServer({ latencyMs: 20 });
+const dir = await tempDir();
+const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), sampleItems(N, 'emb'));
+const cfg = await writeJsonl(path.join(dir, 'config.json'), [{ queue: { monitorIntervalSeconds: 1, heartbeatSeconds: 10, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 } }]);
+const t0 = performance.now();
+const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'enqueue', '--catalog', catalog, '--home', dir, '--namespace', 'emb', '--shards', '4', '--wait', '--json',
+  '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--base-url', server.url, '--config', cfg];
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', ITEMVEC_LOG_LEVEL: 'info' };
+const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+let out = ''; child.stdout.on('data', (d) => (out += d));
+let err = ''; child.stderr.on('data', (d) => (err += d));
+const code = await new Promise((r) => child.once('exit', r));
+console.log('exit', code, ((performance.now() - t0) / 1000).toFixed(1), 's');
+console.log(out.slice(0, 1500));
+console.log(err.split('\n').map(l => l.slice(0, 300)).join('\n').slice(0, 6000));
+await server.close();
