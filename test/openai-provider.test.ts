@@ -4,16 +4,7 @@ import { inspect } from 'node:util';
 import { createOpenAIProvider, OPENAI_EMBEDDING_MODELS } from '../src/embed/openai.js';
 import type { EmbeddingProvider, ProviderOptions } from '../src/embed/provider.js';
 import { ConfigError, ProviderError } from '../src/errors.js';
-import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './support/openai-server.js';
-
-async function withServer(opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>): Promise<void> {
-  const server = await startOpenAIServer(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+import { startOpenAIServer, withOpenAIServer, type OpenAIServer } from './support/openai-server.js';
 
 function provider(server: OpenAIServer, opts: ProviderOptions = {}): Promise<EmbeddingProvider> {
   return createOpenAIProvider({ apiKey: 'sk-test', baseURL: server.url, ...opts });
@@ -34,7 +25,7 @@ const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
 
 describe('openai provider over HTTP', () => {
   it('returns unit vectors of the model dims, in input order, that rank similar texts higher', async () => {
-    await withServer({ reverseData: true }, async (server) => {
+    await withOpenAIServer({ reverseData: true }, async (server) => {
       const p = await provider(server);
       assert.equal(p.name, 'openai');
       assert.equal(p.model, 'text-embedding-3-large');
@@ -62,7 +53,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('shortens with dims: sends `dimensions` and gets vectors of that length', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const p = await provider(server, { model: 'text-embedding-3-small', dims: 256 });
       assert.equal(p.dims, 256);
       const { vectors } = await p.embed(['red cotton t-shirt']);
@@ -73,7 +64,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('reports the tokens from usage', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const p = await provider(server);
       const texts = ['hello world', 'waterproof hiking boots, size 42'];
       const { tokens } = await p.embed(texts);
@@ -86,7 +77,7 @@ describe('openai provider over HTTP', () => {
 
   it('wrong key → fatal AUTH that never contains the key', async () => {
     const key = 'sk-wrong1'; // short keys are echoed verbatim in the server's 401 message
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const p = await provider(server, { apiKey: key });
       const err = await providerError(p.embed(['hello']));
       assert.equal(err.code, 'AUTH');
@@ -101,7 +92,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('empty string → non-fatal BAD_REQUEST carrying the server message', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const p = await provider(server);
       const err = await providerError(p.embed(['ok', '']));
       assert.equal(err.code, 'BAD_REQUEST');
@@ -113,7 +104,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('makes one attempt per call: a 500 → non-fatal UNAVAILABLE (retries belong to the scheduler)', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 503, count: 1, retryAfterMs: 1 }]);
       const p = await provider(server);
       const err = await providerError(p.embed(['hello']));
@@ -126,7 +117,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('429 insufficient_quota → fatal QUOTA', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 429, count: 3, code: 'insufficient_quota' }]);
       const p = await provider(server);
       const err = await providerError(p.embed(['hello']));
@@ -138,7 +129,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('429 rate limit → non-fatal RATE_LIMITED carrying retry-after-ms, and the next call waits it out', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 429, count: 1, retryAfterMs: 300 }]);
       const p = await provider(server);
       const err = await providerError(p.embed(['hello']));
@@ -154,7 +145,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('unknown model → fatal MODEL_NOT_FOUND', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const p = await provider(server, { model: 'text-embedding-4', dims: 8 });
       const err = await providerError(p.embed(['hello']));
       assert.equal(err.code, 'MODEL_NOT_FOUND');
@@ -164,7 +155,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('vectors of the wrong length → fatal DIMS_MISMATCH; a custom model with the right dims works', async () => {
-    await withServer({ models: { 'custom-embed': { dims: 64, dimensions: false } } }, async (server) => {
+    await withOpenAIServer({ models: { 'custom-embed': { dims: 64, dimensions: false } } }, async (server) => {
       const right = await provider(server, { model: 'custom-embed', dims: 64 });
       assert.equal((await right.embed(['hello'])).vectors[0]?.length, 64);
       assert.equal('dimensions' in (server.log[0]?.body as object), false, 'dims of an unknown model is not sent');
@@ -184,7 +175,7 @@ describe('openai provider over HTTP', () => {
     assert.equal(refused.code, 'UNAVAILABLE');
     assert.equal(refused.fatal, false);
 
-    await withServer({ latencyMs: 500 }, async (server) => {
+    await withOpenAIServer({ latencyMs: 500 }, async (server) => {
       const slow = await provider(server, { timeoutMs: 50 });
       const err = await providerError(slow.embed(['hello']));
       assert.equal(err.code, 'TIMEOUT');
@@ -194,7 +185,7 @@ describe('openai provider over HTTP', () => {
   });
 
   it('an aborted signal rejects with non-fatal ABORTED', async () => {
-    await withServer({ latencyMs: 500 }, async (server) => {
+    await withOpenAIServer({ latencyMs: 500 }, async (server) => {
       const p = await provider(server);
       const err = await providerError(p.embed(['hello'], { signal: AbortSignal.timeout(20) }));
       assert.equal(err.code, 'ABORTED');
@@ -261,7 +252,7 @@ describe('test OpenAI server behaves like the API', () => {
   }
 
   it('validates like the real API', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const model = 'text-embedding-3-small';
       const eightThousand = 'hello '.repeat(8000).trim(); // 8,000 tokens
       const cases: Array<[unknown, number, RegExp]> = [
@@ -284,7 +275,7 @@ describe('test OpenAI server behaves like the API', () => {
   });
 
   it('answers float and base64 alike, accepts token arrays, and sends rate-limit headers', async () => {
-    await withServer({ requestsPerMinute: 100, tokensPerMinute: 1000 }, async (server) => {
+    await withOpenAIServer({ requestsPerMinute: 100, tokensPerMinute: 1000 }, async (server) => {
       const model = 'text-embedding-3-small';
       const float = await post(server, { model, input: 'hello world', encoding_format: 'float' });
       const b64 = await post(server, { model, input: 'hello world', encoding_format: 'base64' });
@@ -308,7 +299,7 @@ describe('test OpenAI server behaves like the API', () => {
   });
 
   it('counts concurrent requests', async () => {
-    await withServer({ latencyMs: 50 }, async (server) => {
+    await withOpenAIServer({ latencyMs: 50 }, async (server) => {
       const p = await provider(server);
       await Promise.all(Array.from({ length: 4 }, (_, i) => p.embed([`item ${i}`])));
       assert.equal(server.counters.maxInFlight, 4);

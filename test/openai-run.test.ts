@@ -15,7 +15,7 @@ import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
 import { migrate } from '../src/store/migrations.js';
 import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './support/openai-server.js';
+import { withOpenAIServer, type OpenAIServer } from './support/openai-server.js';
 
 let home: string;
 let db: Db;
@@ -29,15 +29,6 @@ before(async () => {
 after(async () => {
   await db?.close();
 });
-
-async function withServer(opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>): Promise<void> {
-  const server = await startOpenAIServer(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** Small vectors (text-embedding-3-small shortened to 32-d) keep these runs about HTTP, not arithmetic. */
 function openaiConfig(server: OpenAIServer, namespace: string, extra: ConfigInput = {}) {
@@ -68,7 +59,7 @@ const key = (namespace: string) => ({ orgId: testConfig(home).orgId, namespace, 
 
 describe('openai runs over HTTP', () => {
   test('packs the whole run: 1,000 cold items in one request; 1 % changed anywhere → one request of 10 inputs', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const items = sampleItems(1000);
       const cold = await run(server, 'pack', items);
       assert.equal(cold.embedded, 1000);
@@ -87,7 +78,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('never more than `concurrency` requests in flight, and it uses them', async () => {
-    await withServer({ latencyMs: 40 }, async (server) => {
+    await withOpenAIServer({ latencyMs: 40 }, async (server) => {
       const summary = await run(server, 'conc', sampleItems(400), { embed: { maxBatchInputs: 10, concurrency: 4 } });
       assert.equal(summary.embedded, 400);
       assert.equal(server.counters.requests, 40);
@@ -97,7 +88,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('429s, 500s and 503s are retried with backoff: every item lands and the summary counts the retries', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([
         { status: 429, count: 2, retryAfterMs: 20 },
         { status: 500, count: 2 },
@@ -114,7 +105,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('retries are bounded: a request that keeps failing dead-letters its items, and the run goes on', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 500, count: 3 }]);
       const summary = await run(server, 'bounded', sampleItems(30), { embed: { maxBatchInputs: 10, concurrency: 1, maxRetries: 2 } });
       assert.equal(summary.failed, 10, 'the first request failed 3 times (1 + 2 retries)');
@@ -126,7 +117,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('10 % of responses failing (429, 500, 503, reset, hang): every item lands; the summary reports the retries', async () => {
-    await withServer({ faultRate: { rate: 0.1, seed: 7, kinds: ['429', '500', '503', 'reset', 'hang'] } }, async (server) => {
+    await withOpenAIServer({ faultRate: { rate: 0.1, seed: 7, kinds: ['429', '500', '503', 'reset', 'hang'] } }, async (server) => {
       const summary = await run(server, 'flaky', sampleItems(2000), { embed: { maxBatchInputs: 20, concurrency: 8, timeoutMs: 1000 } });
       assert.equal(summary.embedded, 2000);
       assert.equal(summary.failed, 0);
@@ -141,7 +132,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('one poisoned input among 2,048 in one request costs one dead-letter row, not 2,048', async () => {
-    await withServer({ poison: 'POISON' }, async (server) => {
+    await withOpenAIServer({ poison: 'POISON' }, async (server) => {
       const items = sampleItems(2048);
       items[1500] = { ...items[1500]!, description: `${items[1500]!.description} POISON` };
       const summary = await run(server, 'poison', items);
@@ -158,7 +149,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('401 and 429 insufficient_quota stop the run at once, without retrying', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 429, count: 100, code: 'insufficient_quota' }]);
       const err = await run(server, 'quota', sampleItems(50), { embed: { maxBatchInputs: 10, concurrency: 1 } }).then(
         () => assert.fail('the run must stop'),
@@ -185,7 +176,7 @@ describe('openai runs over HTTP', () => {
   test('paces by the server\'s rate-limit headers: a run larger than the token budget finishes with few 429s', async () => {
     // 12,000 tokens per minute = 200 per second; the catalog is sized (by a dry run) to ~1.2k tokens
     // over one minute's budget, so about 6 s of the run must be paced.
-    await withServer({ tokensPerMinute: 12_000 }, async (server) => {
+    await withOpenAIServer({ tokensPerMinute: 12_000 }, async (server) => {
       const plan = await run(server, 'paced', sampleItems(100), {}, true);
       const items = sampleItems(Math.ceil((13_200 / plan.tokens) * 100));
       const summary = await run(server, 'paced', items, { embed: { maxBatchInputs: 16, concurrency: 4 } });
@@ -200,7 +191,7 @@ describe('openai runs over HTTP', () => {
 
   test('a request larger than the whole per-minute token budget is split, not retried forever', async () => {
     // 6,000 tokens per minute; the catalog is ~6.6k tokens, which packing alone would send at once.
-    await withServer({ tokensPerMinute: 6_000 }, async (server) => {
+    await withOpenAIServer({ tokensPerMinute: 6_000 }, async (server) => {
       const plan = await run(server, 'split', sampleItems(100), {}, true);
       const items = sampleItems(Math.ceil((6_600 / plan.tokens) * 100));
       const summary = await run(server, 'split', items, { embed: { concurrency: 1 } });
@@ -213,7 +204,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('--dry-run counts items, tokens, requests and cost without calling the API or writing', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const summary = await run(server, 'dry', sampleItems(300), { embed: { maxBatchInputs: 100 } }, true);
       assert.equal(summary.dry_run, true);
       assert.equal(server.counters.requests, 0);
@@ -233,7 +224,7 @@ describe('openai runs over HTTP', () => {
   });
 
   test('cost follows the config price table; an unknown model has an unknown cost', async () => {
-    await withServer({ models: { 'house-embed': { dims: 16, dimensions: false } } }, async (server) => {
+    await withOpenAIServer({ models: { 'house-embed': { dims: 16, dimensions: false } } }, async (server) => {
       const unknown = await run(server, 'price-a', sampleItems(20), { embed: { model: 'house-embed', dims: 16 } });
       assert.equal(unknown.cost_usd, null);
       const priced = await run(server, 'price-b', sampleItems(20), { embed: { model: 'house-embed', dims: 16 }, prices: { 'house-embed': 1 } });

@@ -23,19 +23,11 @@ import {
   startOpenAIServer,
   type OpenAIServer,
   type OpenAIServerOptions,
+  withOpenAIServer,
 } from './support/openai-server.js';
 import { cosine } from './support/random.js';
 
 const MODEL = 'text-embedding-3-small';
-
-async function withServer(opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>): Promise<void> {
-  const server = await startOpenAIServer(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** The SDK without its own retries unless asked: each test says how many attempts it expects. */
 const sdk = (server: OpenAIServer, opts: ClientOptions = {}) =>
@@ -85,7 +77,7 @@ async function fileLines(openai: OpenAI, id: string | null | undefined): Promise
 
 describe('injected faults', () => {
   it('hang: the request is never answered; a client with a timeout gives up and the next request is served', { timeout: 20_000 }, async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ kind: 'hang', count: 1 }]);
       const openai = sdk(server, { timeout: 200 });
       const started = Date.now();
@@ -101,7 +93,7 @@ describe('injected faults', () => {
   });
 
   it('reset: the connection is reset without an answer; the SDK sees a connection error and a retry succeeds', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ kind: 'reset', count: 1 }]);
       const err = await sdk(server).embeddings.create({ model: MODEL, input: 'hello' }).catch((e: unknown) => e);
       assert.ok(err instanceof APIConnectionError, String(err));
@@ -117,7 +109,7 @@ describe('injected faults', () => {
   });
 
   it('status faults keep working with or without `kind`, and are counted', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ status: 500, count: 1 }, { kind: 'status', status: 503, count: 1, retryAfterMs: 30 }]);
       const first = await post(server, '/embeddings', { model: MODEL, input: 'x' });
       const second = await post(server, '/embeddings', { model: MODEL, input: 'x' });
@@ -129,7 +121,7 @@ describe('injected faults', () => {
   });
 
   it('a fault can target one route and strike after the work is done: the answer is lost, the batch exists', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       server.setFaults([{ kind: 'reset', count: 1, route: 'POST /v1/batches', phase: 'after' }]);
       const openai = sdk(server);
       await openai.embeddings.create({ model: MODEL, input: 'not the targeted route' });
@@ -149,7 +141,7 @@ describe('injected faults', () => {
   it('faultRate: about that share of embedding requests fails, the same seed gives the same sequence', async () => {
     const statuses = async (faultRate: OpenAIServerOptions['faultRate']) => {
       const seen: number[] = [];
-      await withServer({ faultRate }, async (server) => {
+      await withOpenAIServer({ faultRate }, async (server) => {
         for (let i = 0; i < 200; i++) {
           const res = await post(server, '/embeddings', { model: MODEL, input: `item ${i}` });
           seen.push(res.status);
@@ -178,7 +170,7 @@ describe('injected faults', () => {
   });
 
   it('faultRate can reset connections, and setFaultRate turns it on and off', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const embed = () => fetch(`${server.url}/embeddings`, {
         method: 'POST',
         headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
@@ -194,7 +186,7 @@ describe('injected faults', () => {
   });
 
   it('poison: a request with a marked input fails as a whole with the API 400; the others pass', async () => {
-    await withServer({ poison: '<<POISON>>' }, async (server) => {
+    await withOpenAIServer({ poison: '<<POISON>>' }, async (server) => {
       const bad = await post(server, '/embeddings', { model: MODEL, input: ['fine', 'also <<POISON>> here', 'fine too'] });
       assert.equal(bad.status, 400);
       assert.equal(bad.json.error.message,
@@ -211,7 +203,7 @@ describe('injected faults', () => {
 
 describe('Files API', () => {
   it('stores multipart uploads and serves them back', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const openai = sdk(server);
       const content = jsonl([line('a', 'hello')]);
       const file = await openai.files.create({ file: await toFile(Buffer.from(content), 'items.jsonl'), purpose: 'batch' });
@@ -233,7 +225,7 @@ describe('Files API', () => {
   });
 
   it('rejects uploads like the API', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const upload = async (fields: Record<string, string | [string, string]>) => {
         const form = new FormData();
         for (const [k, v] of Object.entries(fields)) {
@@ -260,7 +252,7 @@ describe('Files API', () => {
 
 describe('Batch API', () => {
   it('checks the request at once and the input file while validating: bad files make failed batches', async () => {
-    await withServer({ batchDelayMs: 5 }, async (server) => {
+    await withOpenAIServer({ batchDelayMs: 5 }, async (server) => {
       const openai = sdk(server);
       const file = await uploadBatchFile(openai, [line('a', 'x')]);
       const create = (body: Record<string, unknown>) =>
@@ -308,7 +300,7 @@ describe('Batch API', () => {
   });
 
   it('round trip: lines are answered by the sync handler; a poisoned one lands in the error file', async () => {
-    await withServer({ poison: '<<POISON>>', batchDelayMs: 5 }, async (server) => {
+    await withOpenAIServer({ poison: '<<POISON>>', batchDelayMs: 5 }, async (server) => {
       const openai = sdk(server);
       const lines = [
         line('plain', 'waterproof hiking boots'),
@@ -366,7 +358,7 @@ describe('Batch API', () => {
   });
 
   it('batch lines bypass injected faults and the rate limiter; output file ids are null when empty', async () => {
-    await withServer({ tokensPerMinute: 10, batchDelayMs: 5, faultRate: { rate: 1, kinds: ['500'] } }, async (server) => {
+    await withOpenAIServer({ tokensPerMinute: 10, batchDelayMs: 5, faultRate: { rate: 1, kinds: ['500'] } }, async (server) => {
       const openai = sdk(server);
       const input = 'one two three four five six seven eight nine ten eleven twelve';
       assert.equal((await post(server, '/embeddings', { model: MODEL, input })).status, 500);
@@ -382,7 +374,7 @@ describe('Batch API', () => {
   });
 
   it('held batches stay in_progress until released, so a client can be stopped and restarted meanwhile', async () => {
-    await withServer({ holdBatches: true, batchDelayMs: 5 }, async (server) => {
+    await withOpenAIServer({ holdBatches: true, batchDelayMs: 5 }, async (server) => {
       const first = sdk(server);
       const batch = await createBatch(first, [line('a', 'hello'), line('b', 'world')], { run: 'r1' });
       await waitForStatus(first, batch.id, ['in_progress']);
@@ -412,7 +404,7 @@ describe('Batch API', () => {
   });
 
   it('cancel: cancelling then cancelled, twice is harmless; finished batches cannot be cancelled', async () => {
-    await withServer({ holdBatches: true, batchDelayMs: 5 }, async (server) => {
+    await withOpenAIServer({ holdBatches: true, batchDelayMs: 5 }, async (server) => {
       const openai = sdk(server);
       const batch = await createBatch(openai, [line('a', 'hello')]);
       await waitForStatus(openai, batch.id, ['in_progress']);
@@ -436,7 +428,7 @@ describe('Batch API', () => {
   });
 
   it('list: newest first, limit and after cursors; the SDK pages through them all', async () => {
-    await withServer({ holdBatches: true }, async (server) => {
+    await withOpenAIServer({ holdBatches: true }, async (server) => {
       const openai = sdk(server);
       const file = await uploadBatchFile(openai, [line('a', 'x')]);
       const ids: string[] = [];
@@ -466,7 +458,7 @@ describe('Batch API', () => {
   });
 
   it('scripted outcomes: expire after some lines, fail with token_limit_exceeded, or decide per batch', async () => {
-    await withServer({ batchDelayMs: 5, batchOutcome: { kind: 'expire', afterLines: 1 }, batchOutputOrder: 'input' }, async (server) => {
+    await withOpenAIServer({ batchDelayMs: 5, batchOutcome: { kind: 'expire', afterLines: 1 }, batchOutputOrder: 'input' }, async (server) => {
       const openai = sdk(server);
       const lines = [line('a', 'one'), line('b', 'two'), line('c', 'three')];
       const expired = await waitForStatus(openai, (await createBatch(openai, lines)).id, ['expired', 'completed']);
@@ -492,7 +484,7 @@ describe('Batch API', () => {
   });
 
   it('batchTokenLimit fails batches that would exceed the enqueued tokens of their model', async () => {
-    await withServer({ batchDelayMs: 5, batchTokenLimit: 5, holdBatches: true }, async (server) => {
+    await withOpenAIServer({ batchDelayMs: 5, batchTokenLimit: 5, holdBatches: true }, async (server) => {
       const openai = sdk(server);
       const small = await createBatch(openai, [line('a', 'one two three')]);
       assert.equal((await waitForStatus(openai, small.id, ['in_progress', 'failed'])).status, 'in_progress');
@@ -545,7 +537,7 @@ describe('test server lifecycle and embeddings', () => {
   });
 
   it('embeddings: same text → same vector; similar texts closer; dimensions = prefix renormalised', async () => {
-    await withServer({}, async (server) => {
+    await withOpenAIServer({}, async (server) => {
       const embed = async (input: string, dimensions?: number) => {
         const res = await post(server, '/embeddings', { model: 'text-embedding-3-large', input, dimensions });
         return Float32Array.from(res.json.data[0].embedding as number[]);

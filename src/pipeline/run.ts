@@ -1,8 +1,9 @@
 /**
  * The job `generate_product_embeddings` (CLI: `itemvec run`):
  *   extract → keep new or changed items → render prompt, count tokens, chunk → embed → load.
- * Everything streams: rows are read in small batches, requests are bounded by the scheduler,
- * and loads are flushed every `run.loadBatchSize` items, so memory does not grow with the catalog.
+ * Everything streams: rows are read in small batches, requests are bounded by the scheduler, and
+ * each finished request is loaded at once (in slices of `run.loadBatchSize`), so memory does not
+ * grow with the catalog and a crash costs at most the requests in flight.
  */
 import { randomUUID } from 'node:crypto';
 import type { CatalogItem } from '../catalog/item.js';
@@ -115,9 +116,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const provider = options.provider ?? (await createProvider(config.embed.provider, providerOptions));
     if (!options.provider) owned.push(() => provider.close());
     const price = pricePerMillion(provider.name, provider.model, config.prices);
-    const objects =
-      options.objects ??
-      openConfiguredObjectStore(config);
+    const objects = options.objects ?? openConfiguredObjectStore(config);
     logger.info(
       { run_id: runId, provider: provider.name, model: provider.model, dims: provider.dims, version: config.version, database: db.location, objects: objects.url },
       'run started',

@@ -351,6 +351,16 @@ function safeDecode(part: string): string {
   }
 }
 
+/** Run `fn` against a fresh server, closed afterwards whatever happens. */
+export async function withOpenAIServer(opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>): Promise<void> {
+  const server = await startOpenAIServer(opts);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
 export async function startOpenAIServer(options: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   const opts = { ...options };
   const apiKey = opts.apiKey ?? 'sk-test';
