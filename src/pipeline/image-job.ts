@@ -31,7 +31,8 @@ import { lookupExisting, upsertCatalogItems, type CatalogRow, type ExistingState
 import type { FailureStage } from '../store/failures.js';
 import { getImageSources, recordImageSources, type ImageSource, type ImageSourceUpdate } from '../store/image-sources.js';
 import { migrate } from '../store/migrations.js';
-import { ensureVectorIndex, ensureVersion, type VersionRecord } from '../store/versions.js';
+import { ensureVersion, type VersionRecord } from '../store/versions.js';
+import { afterLoad } from './after-load.js';
 import { DeadLetters } from './dead-letters.js';
 import { groupByTenant } from './group.js';
 import { attributesHash } from './hash.js';
@@ -394,11 +395,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     }
     // --- end duplicated ---
 
-    if (config.run.createIndex) {
-      for (const v of versions.values()) {
-        if (!(await ensureVectorIndex(db, v))) logger.warn({ version: v.version, dims: v.dims }, 'vectors above 4000 dims cannot be indexed by HNSW; similarity search is exact');
-      }
-    }
+    await afterLoad(db, versions.values(), { loaded: stats.embedded, createIndex: config.run.createIndex, logger });
 
     // In-process models: no bill.
     const summary: ImageRunSummary = {

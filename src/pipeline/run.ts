@@ -24,8 +24,9 @@ import { finishRun, heartbeat, markInterrupted, startRun } from '../store/runs.j
 import { reusableHashes, reuseVectors, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
 import { clearFailures, type FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
-import { assertSameSettings, ensureVectorIndex, ensureVersion, getVersion, type VersionRecord, type VersionSpec } from '../store/versions.js';
+import { assertSameSettings, ensureVersion, getVersion, type VersionRecord, type VersionSpec } from '../store/versions.js';
 import { findChanges, staleAttributes, type ChangedItem } from './changes.js';
+import { afterLoad } from './after-load.js';
 import { BatchJobs } from './batch.js';
 import { DeadLetters } from './dead-letters.js';
 import { Flusher } from './flusher.js';
@@ -359,12 +360,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       await loads.idle();
     }
 
-    if (config.run.createIndex && !dryRun) {
-      for (const v of versions.values()) {
-        // On a server, CONCURRENTLY keeps the table writable for other versions while HNSW builds.
-        if (!(await ensureVectorIndex(db, v, { concurrently: db.driver === 'pg' }))) logger.warn({ version: v.version, dims: v.dims }, 'vectors above 4000 dims cannot be indexed by HNSW; similarity search is exact');
-      }
-    }
+    if (!dryRun) await afterLoad(db, versions.values(), { loaded: stats.embedded + stats.cacheHits, createIndex: config.run.createIndex, logger });
 
     const summary = summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, dryRun, cost: costUsd(stats.tokens, price, config.run.mode) });
     report();
