@@ -64,6 +64,24 @@ describe('itemvec run / similar / search', () => {
   });
 });
 
+describe('itemvec versions', () => {
+  test('run --version v2 writes a second version; activate and rollback switch what similar serves', async () => {
+    // `--version` after the command is the run's option, not the program's version flag.
+    const v2 = await itemvec(['run', '--catalog', catalog, '--home', home, '--version', 'v2', '--json'], { ITEMVEC_PROMPT_TEMPLATE: '{category}: {description}' });
+    assert.equal(v2.code, 0, v2.stderr);
+    assert.equal(JSON.parse(v2.stdout).version, 'v2');
+    const served = async () => JSON.parse((await itemvec(['similar', 'cli-0001', '--k', '2', '--home', home, '--json'])).stdout).version;
+    assert.equal(await served(), 'v1');
+    assert.equal((await itemvec(['versions', 'activate', 'v2', '--home', home])).code, 0);
+    assert.equal(await served(), 'v2');
+    const back = JSON.parse((await itemvec(['versions', 'rollback', '--home', home, '--json'])).stdout);
+    assert.equal(back.activated.version, 'v1');
+    assert.equal(await served(), 'v1');
+    const list = JSON.parse((await itemvec(['versions', 'list', '--home', home, '--json'])).stdout);
+    assert.deepEqual(list.map((v: { version: string; status: string }) => `${v.version}:${v.status}`), ['v1:active', 'v2:inactive']);
+  });
+});
+
 describe('exit codes and messages', () => {
   test('usage errors exit 2 and say what is wrong', async () => {
     const none = await itemvec(['run', '--home', home]);
@@ -136,7 +154,7 @@ describe('exit codes and messages', () => {
   });
 
   test('every command has help with examples', async () => {
-    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['failures', 'list'], ['failures', 'retry'], ['migrate']]) {
+    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['versions', 'create'], ['versions', 'activate'], ['versions', 'rollback'], ['versions', 'retire'], ['versions', 'delete'], ['failures', 'list'], ['failures', 'retry'], ['migrate']]) {
       const r = await itemvec([...cmd, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Examples:/, `${cmd.join(' ')} --help shows examples`);

@@ -26,6 +26,7 @@ import { formatCandidates, formatFailures, formatRetries, formatSummary, formatV
 import { runMetrics } from '../metrics.js';
 import { pushRunMetrics, reportRunEnd } from '../orchestrate/outcome.js';
 import { addOpsCommands, sourceFromFlags } from './ops.js';
+import { addEvalCommand } from './eval.js';
 import { createProgressReporter } from './progress.js';
 import { addServeCommands } from './serve.js';
 
@@ -146,6 +147,8 @@ export function buildProgram(): Command {
   const program = new Command('itemvec')
     .description('Turn a retail catalog into embeddings in Postgres + pgvector and find similar items.')
     .version('0.1.0')
+    // Program options only before the command: `itemvec run --version v2` is the run's --version, not this one.
+    .enablePositionalOptions()
     .showHelpAfterError()
     // Throw instead of exiting so bad flags get exit code 2 like every other usage error (inherited by subcommands).
     .exitOverride()
@@ -426,6 +429,7 @@ ${EXIT_CODES}`)
 
   addServeCommands(program, EXIT_CODES);
   addOpsCommands(program, { exitCodes: EXIT_CODES, withCommon, withProvider, configFrom, sampleOption, positiveInt });
+  addEvalCommand(program, { exitCodes: EXIT_CODES, withCommon, configFrom, positiveInt });
 
   return program;
 }
