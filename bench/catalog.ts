@@ -1,8 +1,8 @@
 /**
  * Benchmark catalogs: the shipped sample repeated to N items, each copy with its own id and an
  * "Edition n" phrase so no two prompts are the same (a repeated prompt would let a cache or a
- * dedupe step skip work that a real catalog has to do). Shared by bench/pipeline.ts and
- * bench/vs-langchain.ts.
+ * dedupe step skip work that a real catalog has to do). Shared by bench/pipeline.ts,
+ * bench/vs-langchain.ts and bench/rate-limit.ts.
  */
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -32,6 +32,11 @@ export async function catalogRows(n: number): Promise<CatalogRow[]> {
 export async function writeCatalog(file: string, rows: CatalogRow[]): Promise<string> {
   await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   return file;
+}
+
+/** Every 100th item gets a new description: 1 % of the catalog, none of them adjacent. */
+export function changeOnePercent(rows: CatalogRow[]): CatalogRow[] {
+  return rows.map((r, i) => (i % 100 === 50 ? { ...r, description: `${r.description} Revised: now with a recycled lining.` } : r));
 }
 
 /** `catalog-N.jsonl` in `dir`. */

@@ -6,7 +6,9 @@
  *   job      `itemvec run --modality image` with the default MobileNetV2 (TF.js WASM) + PGlite,
  *            cold, then again with every image unchanged (conditional requests → 304, no model call)
  *
- *   npm run bench:images -- [--images 300] [--scenario fetch,job]
+ *   npm run bench:images -- [--images 300] [--scenario fetch,job] [--json]
+ *
+ * --json prints one JSON object (machine, settings, each scenario's figures) instead of the table.
  *
  * Speed is measured here only, never asserted by tests.
  */
@@ -24,6 +26,7 @@ import { createLogger } from '../src/log.js';
 import { runImageJob } from '../src/pipeline/image-job.js';
 import { makeImage, startImageServer } from '../test/support/image-server.js';
 import { mulberry32 } from '../test/support/random.js';
+import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     catalog: { type: 'string' },
     allow: { type: 'string' },
     home: { type: 'string' },
+    json: { type: 'boolean', default: false },
   },
 });
 
@@ -86,9 +90,12 @@ async function parent(): Promise<void> {
   }
   const catalog = path.join(out, 'catalog.jsonl');
   await writeFile(catalog, `${lines.join('\n')}\n`);
-  console.log(`itemvec image benchmark: ${n} images (JPEG 640×480) over loopback · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`);
+  const host = machine();
+  const settings = `${n} images (JPEG 640×480) over loopback, fetched 8 at a time; job: MobileNetV2 (TF.js WASM) + embedded PGlite, no index`;
+  if (!values.json) console.log(`itemvec image benchmark: ${settings} · ${machineLine(host)}`);
 
   const rows: string[][] = [];
+  const results: Array<Record<string, unknown>> = [];
   try {
     for (const scenario of values.scenario!.split(',')) {
       const home = path.join(out, `home-${scenario}`);
@@ -98,6 +105,7 @@ async function parent(): Promise<void> {
         { cwd: root, maxBuffer: 16 * 1024 * 1024 },
       );
       const r = JSON.parse(stdout.trim().split('\n').pop()!);
+      results.push({ scenario, ...r });
       if (scenario === 'fetch') {
         rows.push(['fetch + decode', '—', String(r.images), r.images_per_s.toFixed(1), r.wall_s.toFixed(2), '—', '—', `${r.mb.toFixed(1)} MB fetched`, String(r.peak_rss_mb)]);
       } else {
@@ -118,6 +126,10 @@ async function parent(): Promise<void> {
     }
   } finally {
     await server.close();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ benchmark: 'images', images: n, settings, machine: host, load_average_end: os.loadavg()[0], results })}\n`);
+    return;
   }
   const header = ['scenario', 'model', 'images', 'images/s', 'wall s', 'model calls', 'call ms mean/p95', 'unchanged rerun', 'peak RSS MB'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -8,7 +8,9 @@
  * needs (tokens − T) / T minutes for the rest. The share of the limit used is that ideal time over
  * the measured wall time. The catalog is sized by a dry run to `--minutes` beyond the burst.
  *
- *   npm run bench:rate-limit -- [--tpm 120000] [--minutes 1] [--concurrency 10]
+ *   npm run bench:rate-limit -- [--tpm 120000] [--minutes 1] [--concurrency 10] [--json]
+ *
+ * --json prints one JSON object (machine, settings, figures) instead of the table.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,11 +22,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildCatalog } from './catalog.js';
+import { machine, machineLine } from './machine.js';
 
 const benchOut = path.join(path.dirname(fileURLToPath(import.meta.url)), '.out');
-const machineLine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`;
 
-const { values } = parseArgs({ options: { tpm: { type: 'string', default: '120000' }, minutes: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { tpm: { type: 'string', default: '120000' }, minutes: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
 const tpm = Number(values.tpm);
 const minutes = Number(values.minutes);
 
@@ -44,6 +46,7 @@ const config = (namespace: string) =>
     },
   });
 
+const host = machine();
 try {
   // Tokens per item, from a dry run of a sample, to size the catalog.
   const probe = await buildCatalog(1000, benchOut);
@@ -56,19 +59,39 @@ try {
   const summary = await runEmbeddingJob({ config: config('paced'), source: { kind: 'file', path: catalog }, logger });
   const wall = (performance.now() - started) / 1000;
   const ideal = ((summary.tokens - tpm) / tpm) * 60;
-  console.log(`itemvec rate-limit benchmark · ${machineLine()}`);
-  console.table({
-    'server limit (tokens/min)': tpm,
-    items: items,
-    tokens: summary.tokens,
-    embedded: summary.embedded,
-    failed: summary.failed,
-    requests: summary.api_calls,
-    '429s (retried)': summary.retries_by_cause.RATE_LIMITED ?? 0,
-    'wall s': Math.round(wall * 10) / 10,
-    'ideal wall s (all budget used)': Math.round(ideal * 10) / 10,
-    'share of the limit used': `${((ideal / wall) * 100).toFixed(1)} %`,
-  });
+  if (values.json) {
+    const result = {
+      benchmark: 'rate-limit',
+      settings: `text-embedding-3-small 256-d on the local OpenAI-compatible server limited to ${tpm} tokens/min, ${minutes} min beyond the initial burst, concurrency ${values.concurrency}`,
+      machine: host,
+      load_average_end: os.loadavg()[0],
+      tpm,
+      items,
+      tokens: summary.tokens,
+      embedded: summary.embedded,
+      failed: summary.failed,
+      requests: summary.api_calls,
+      rate_limited_retries: summary.retries_by_cause.RATE_LIMITED ?? 0,
+      wall_s: Math.round(wall * 10) / 10,
+      ideal_wall_s: Math.round(ideal * 10) / 10,
+      share_of_limit_used: Math.round((ideal / wall) * 1000) / 1000,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    console.log(`itemvec rate-limit benchmark · ${machineLine(host)}`);
+    console.table({
+      'server limit (tokens/min)': tpm,
+      items: items,
+      tokens: summary.tokens,
+      embedded: summary.embedded,
+      failed: summary.failed,
+      requests: summary.api_calls,
+      '429s (retried)': summary.retries_by_cause.RATE_LIMITED ?? 0,
+      'wall s': Math.round(wall * 10) / 10,
+      'ideal wall s (all budget used)': Math.round(ideal * 10) / 10,
+      'share of the limit used': `${((ideal / wall) * 100).toFixed(1)} %`,
+    });
+  }
 } finally {
   await server.close();
   await rm(home, { recursive: true, force: true });

@@ -4,7 +4,9 @@
  * requests), and recall@k against exact search.
  *
  *   npm run bench:retrieval -- [--dims 384,3072] [--items 100000,100000] [--queries 200]
- *                              [--recall-queries 100] [--k 10] [--ef-search 100] [--database-url postgres://…]
+ *                              [--recall-queries 100] [--k 10] [--ef-search 100] [--database-url postgres://…] [--json]
+ *
+ * --json prints one JSON object (machine, database, settings, one result per size) instead of the table.
  *
  * Without --database-url (or DATABASE_URL) it runs on embedded PGlite (Postgres in WebAssembly), where
  * an HNSW build over 3072-d vectors takes about two minutes per 10,000 rows: pass smaller --items there.
@@ -32,6 +34,8 @@ import { upsertItemVectors } from '../src/store/embeddings.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, ensureVersion, vectorIndexShape, type VersionSpec } from '../src/store/versions.js';
 import { mulberry32, randomVector } from '../test/support/random.js';
+import { machine, machineLine } from './machine.js';
+import { peakRssMb } from './peak-rss.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -44,6 +48,7 @@ const { values: o } = parseArgs({
     'ef-search': { type: 'string', default: '100' },
     'maintenance-work-mem': { type: 'string', default: '1GB' },
     'database-url': { type: 'string', default: process.env.DATABASE_URL },
+    json: { type: 'boolean', default: false },
   },
 });
 const dimsList = o.dims!.split(',').map(Number);
@@ -128,7 +133,21 @@ async function measure(label: string, count: number, fn: (i: number) => Promise<
   return result;
 }
 
-async function runSize(db: Db, dims: number, n: number): Promise<string[]> {
+interface SizeResult {
+  dims: number;
+  index: string;
+  items: number;
+  load_s: number;
+  analyze_s: number;
+  index_build_s: number;
+  ef_search: number;
+  in_process_ms: { p50: number; p95: number; mean: number };
+  http_ms: { p50: number; p95: number; mean: number };
+  exact_ms_per_query: number;
+  recall_at_k: number;
+}
+
+async function runSize(db: Db, dims: number, n: number): Promise<SizeResult> {
   const spec: VersionSpec = {
     orgId,
     namespace: `bench-${dims}`,
@@ -193,42 +212,62 @@ async function runSize(db: Db, dims: number, n: number): Promise<string[]> {
     await db.exec(`DROP INDEX IF EXISTS ${shape.name}`);
     await db.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2', [orgId, spec.namespace]);
   }
-  return [
-    String(dims),
-    shape.type,
-    String(n),
-    `${round(loadS, 1)} (${Math.round(n / loadS)}/s)`,
-    String(round(analyzeS, 1)),
-    String(round(indexS, 1)),
-    String(efSearch),
-    `${inProcess.p50} / ${inProcess.p95}`,
-    `${http.p50} / ${http.p95}`,
-    String(round(exactMs, 1)),
-    String(round(recall, 3)),
-  ];
+  return {
+    dims,
+    index: shape.type,
+    items: n,
+    load_s: round(loadS, 1),
+    analyze_s: round(analyzeS, 1),
+    index_build_s: round(indexS, 1),
+    ef_search: efSearch,
+    in_process_ms: inProcess,
+    http_ms: http,
+    exact_ms_per_query: round(exactMs, 1),
+    recall_at_k: round(recall, 3),
+  };
 }
 
 const out = path.join(root, 'bench', '.out', `retrieval-${process.pid}`);
 const databaseUrl = o['database-url'] || undefined;
 await mkdir(out, { recursive: true });
 const db = await openDb({ databaseUrl, home: out });
-const rows: string[][] = [];
+const results: SizeResult[] = [];
+const host = machine();
+let database = '';
 try {
   await migrate(db);
   const pgvector = await db.query<{ extversion: string }>("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
   const [server] = await db.query<{ version: string }>('SELECT version()');
-  console.log(
-    `itemvec retrieval benchmark · ${db.driver === 'pg' ? db.location : 'embedded PGlite (WASM)'} · ${server!.version.split(' on ')[0]} · pgvector ${pgvector[0]?.extversion} · ` +
-      `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`,
-  );
-  console.log(`k=${k}, ${queries} similar() calls per size after 20 warm-up calls (sequential), recall over ${recallQueries} of them`);
-  for (const [i, dims] of dimsList.entries()) rows.push(await runSize(db, dims, itemsList[Math.min(i, itemsList.length - 1)]!));
+  database = `${db.driver === 'pg' ? db.location : 'embedded PGlite (WASM)'} · ${server!.version.split(' on ')[0]} · pgvector ${pgvector[0]?.extversion}`;
+  if (!o.json) {
+    console.log(`itemvec retrieval benchmark · ${database} · ${machineLine(host)}`);
+    console.log(`k=${k}, ${queries} similar() calls per size after 20 warm-up calls (sequential), recall over ${recallQueries} of them`);
+  }
+  for (const [i, dims] of dimsList.entries()) results.push(await runSize(db, dims, itemsList[Math.min(i, itemsList.length - 1)]!));
 } finally {
   await db.close();
   await rm(out, { recursive: true, force: true });
 }
+if (o.json) {
+  const settings = `k=${k}, ${queries} sequential similar() calls per size after 20 warm-up calls, recall over ${recallQueries} of them against exact fp32 search, ef_search ${efSearch}, maintenance_work_mem ${o['maintenance-work-mem']}`;
+  process.stdout.write(`${JSON.stringify({ benchmark: 'retrieval', database, settings, machine: host, load_average_end: os.loadavg()[0], k, results, peak_rss_mb: peakRssMb() })}\n`);
+  process.exit(0);
+}
+const rows = results.map((r) => [
+  String(r.dims),
+  r.index,
+  String(r.items),
+  `${r.load_s} (${Math.round(r.items / r.load_s)}/s)`,
+  String(r.analyze_s),
+  String(r.index_build_s),
+  String(r.ef_search),
+  `${r.in_process_ms.p50} / ${r.in_process_ms.p95}`,
+  `${r.http_ms.p50} / ${r.http_ms.p95}`,
+  String(r.exact_ms_per_query),
+  String(r.recall_at_k),
+]);
 const header = ['dims', 'index', 'items', 'load s (rows/s)', 'analyze s', 'index build s', 'ef_search', 'in-process p50 / p95 ms', 'HTTP p50 / p95 ms', 'exact ms/query', `recall@${k}`];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
-console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+console.log(`peak RSS ${peakRssMb()} MB`);

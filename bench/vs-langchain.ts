@@ -8,7 +8,9 @@
  *   changed    1 % of the items (every 100th, spread over the catalog) with a new description
  * Requests, inputs and max in flight are read from the server's counters around each phase.
  *
- *   npm run bench:peers -- [--items 5000] [--sides itemvec,langchain] [--log-level info] [--cpu-prof]
+ *   npm run bench:peers -- [--items 5000] [--sides itemvec,langchain] [--log-level info] [--cpu-prof] [--json]
+ *
+ * --json prints one JSON object (machine, settings, every phase's figures) instead of the table.
  *
  * The peers live in bench/peers (their own package and lock file, so the product's `npm ci` never
  * installs them); this script runs `npm ci --prefix bench/peers` when they are missing.
@@ -20,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { catalogRows, writeCatalog, type CatalogRow } from './catalog.js';
+import { catalogRows, changeOnePercent, writeCatalog } from './catalog.js';
+import { machine, machineLine } from './machine.js';
 import { startOpenAIServer, type OpenAIServer } from '../test/support/openai-server.js';
 import { startPgliteServer } from '../test/support/pglite-server.js';
 
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     sides: { type: 'string', default: 'itemvec,langchain' },
     'log-level': { type: 'string', default: 'warn' },
     'cpu-prof': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
   },
 });
 const items = Number(values.items);
@@ -56,13 +60,9 @@ interface PhaseResult {
 
 function ensurePeers(): void {
   if (existsSync(path.join(peers, 'node_modules', '@langchain', 'openai', 'package.json'))) return;
-  console.log('installing the peers: npm ci --prefix bench/peers');
-  execFileSync('npm', ['ci', '--prefix', peers, '--no-audit', '--no-fund'], { stdio: 'inherit' });
-}
-
-/** Every 100th item gets a new description: 1 % of the catalog, none of them adjacent. */
-function changeOnePercent(rows: CatalogRow[]): CatalogRow[] {
-  return rows.map((r, i) => (i % 100 === 50 ? { ...r, description: `${r.description} Revised: now with a recycled lining.` } : r));
+  console.error('installing the peers: npm ci --prefix bench/peers');
+  // npm's output goes to stderr: with --json, stdout carries only the result.
+  execFileSync('npm', ['ci', '--prefix', peers, '--no-audit', '--no-fund'], { stdio: ['ignore', process.stderr, 'inherit'] });
 }
 
 function childCommand(side: Side, phase: Phase, catalog: string, api: OpenAIServer, dbUrl: string): string[] {
@@ -127,7 +127,9 @@ const catalogs: Record<Phase, string> = {
   unchanged: path.join(out, `vs-catalog-${items}.jsonl`),
   changed: await writeCatalog(path.join(out, `vs-catalog-${items}-changed.jsonl`), changeOnePercent(rows)),
 };
-console.log(`itemvec vs LangChain.js: ${items} items, text-embedding-3-large 3072-d, server latency 50 ms · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · load average ${os.loadavg()[0]!.toFixed(1)}`);
+const started = machine();
+const settings = `${items} items, text-embedding-3-large 3072-d, one local OpenAI-compatible server (50 ms latency) and one PGlite over the wire for both sides, no index`;
+if (!values.json) console.log(`itemvec vs LangChain.js: ${settings} · ${machineLine(started)}`);
 
 const api = await startOpenAIServer({ latencyMs: 50 });
 const database = await startPgliteServer({ maxConnections: 16 });
@@ -141,4 +143,10 @@ try {
   await database.close();
   await rm(path.join(out, 'home-vs-langchain'), { recursive: true, force: true });
 }
-printTable(results);
+if (values.json) {
+  const cold = (side: Side) => results.find((r) => r.side === side && r.phase === 'cold');
+  const [a, b] = [cold('itemvec'), cold('langchain')];
+  process.stdout.write(`${JSON.stringify({ benchmark: 'vs-langchain', items, settings, machine: started, load_average_end: os.loadavg()[0], results, cold_speedup: a && b ? b.wallS / a.wallS : null })}\n`);
+} else {
+  printTable(results);
+}

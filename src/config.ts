@@ -108,7 +108,7 @@ export const ConfigSchema = z.object({
     /** Idle workers ask for work this often. */
     pollingIntervalSeconds: z.coerce.number().min(0.5).max(3600),
   }),
-  /** `itemvec schedule`: cron expressions (5 fields, or 6 with seconds) evaluated by the workers; `off` registers none. */
+  /** `itemvec schedule`: cron expressions in `tz`, evaluated by the running workers; `off` removes that schedule. */
   schedule: z.object({
     text: z.string().min(1),
     image: z.string().min(1),

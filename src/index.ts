@@ -23,18 +23,33 @@ export { runEmbeddingJob, type RunOptions, type RunSummary, type RunProgress } f
 export { retryFailures, type RetryOptions, type RetryResult } from './pipeline/retry-failures.js';
 export { MODEL_PRICES_PER_MILLION, BATCH_DISCOUNT, pricePerMillion, costUsd } from './embed/prices.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './embed/retry.js';
-export { similar, search, type Candidate, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
+export { similar, search, type Candidate, type SimilarMode, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
 export { parseBlendEmbeddingVersion, resolveVersion, type BlendVersions } from './retrieve/version.js';
 export { combine, type CandidateSource, type RetrievalMode } from './retrieve/blend.js';
 export { TAG_SCORE_WEIGHTS } from './retrieve/tags.js';
 export { RETRIEVE_DEFAULTS } from './retrieve/defaults.js';
 export { retrieveOptions, type RetrieveOptions } from './retrieve/options.js';
+// Offline evaluation (`itemvec eval`): versions vs each other and vs tags alone.
+export { runEval, type EvalOptions, type EvalReport, type EvalSystem, type TaskResult, type SystemScores, type Comparison, type MetricName } from './eval/run.js';
+export { readJudgements, parseJudgements, JudgementError, type JudgedQuery, type JudgementSet } from './eval/judgements.js';
+export { precisionAtK, recallAtK, reciprocalRank, dcg, ndcgAtK, gain, binaryGrades, pairedDifference, type Grades, type PairedDifference } from './eval/metrics.js';
 export { buildServer, type ItemvecServer, type ServerOptions } from './serve/server.js';
 export { serveSettings, type ServeSettings } from './serve/settings.js';
 export { runService, type ServiceOptions } from './serve/run.js';
 export { providerFactory, type ProviderFactory } from './serve/providers.js';
 export { createApiKey, listApiKeys, revokeApiKey, hashApiKey, type ApiKeyRow } from './store/api-keys.js';
-export { registry as metricsRegistry } from './metrics.js';
+export { registry as metricsRegistry, runMetrics, pushMetrics } from './metrics.js';
+export type { RunMetrics, RunCounts } from './pipeline/meter.js';
+// Operations: run records, status, alerts, and the distributed mode on pg-boss (src/orchestrate).
+export { listRuns, getRun, type RunRow, type RunDetail, type RunStatus } from './store/runs.js';
+export { versionStatus, type VersionStatus } from './store/status.js';
+export { sendAlert, failureRateAlert, runFailedAlert, type SlackMessage } from './alert.js';
+export { openQueue, QUEUES, type Queue } from './orchestrate/queue.js';
+export { runSpec, shardRanges, type RunSpec } from './orchestrate/spec.js';
+export { planRun, type PlannedRun } from './orchestrate/plan.js';
+export { startWorker, type Worker, type WorkerOptions } from './orchestrate/worker.js';
+export { registerSchedules, listSchedules, removeSchedule, type ScheduleEntry } from './orchestrate/schedule.js';
+export { aggregateSummaries, type DistributedSummary } from './orchestrate/aggregate.js';
 // Images (`run --modality image`): the job, the guarded fetcher, decoding and image models.
 export { runImageJob, imageMetadataHash, type ImageRunOptions, type ImageRunSummary } from './pipeline/image-job.js';
 export { fetchImage, type FetchPolicy, type FetchResult, type FetchedImage, type Validators } from './images/fetch.js';

@@ -1,5 +1,7 @@
 /** Helpers every CLI command file shares. */
+import type { Command } from 'commander';
 import type { Config } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
 import { openDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 
@@ -18,3 +20,13 @@ export async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Pro
 export const print = (json: boolean | undefined, value: unknown, text: () => string) => {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
 };
+
+/** A command's logger: on a terminal only warnings (the output says the rest); for schedulers (no TTY) every info line. */
+export const cliLogger = (): Logger => createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+
+/** --config, --home and --json, for commands that need no org, namespace or provider. */
+export const withFiles = (cmd: Command): Command =>
+  cmd
+    .option('--config <file>', 'JSON config file (also ITEMVEC_CONFIG)')
+    .option('--home <dir>', 'data folder (also ITEMVEC_HOME)')
+    .option('--json', 'print JSON instead of text');

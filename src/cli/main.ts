@@ -7,7 +7,6 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadConfig, type ConfigInput } from '../config.js';
 import { createProvider } from '../embed/index.js';
 import { ExitCode, ItemvecError, errorMessage } from '../errors.js';
-import { createLogger } from '../log.js';
 import { retryFailures } from '../pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
 import { retrieveOptions } from '../retrieve/options.js';
@@ -21,10 +20,10 @@ import { activateVersion, createVersion, deleteVersion, listVersions, retireVers
 import { openConfiguredObjectStore } from '../objects/open.js';
 import { purgeVersionObjects } from '../objects/parquet.js';
 import { parseSample } from '../pipeline/sample.js';
-import { print, withDb } from './common.js';
+import { cliLogger, print, withDb } from './common.js';
 import { formatCandidates, formatFailures, formatRetries, formatSummary, formatVersions } from './format.js';
 import { runMetrics } from '../metrics.js';
-import { pushRunMetrics, reportRunEnd } from '../orchestrate/outcome.js';
+import { pushRunMetrics, reportRunEnd, reportRunFailed } from '../orchestrate/outcome.js';
 import { addOpsCommands, sourceFromFlags } from './ops.js';
 import { addEvalCommand } from './eval.js';
 import { createProgressReporter } from './progress.js';
@@ -194,7 +193,7 @@ ${EXIT_CODES}`,
       const source = sourceFromFlags(opts);
       const config = configFrom(opts);
       // On a terminal the progress bar and summary say what info lines would; schedulers (no TTY) get them all.
-      const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+      const logger = cliLogger();
       const progress = createProgressReporter(logger, opts.progress && !opts.json, { intervalSeconds: config.run.progressIntervalSeconds });
       const summary = await runEmbeddingJob({
         config,
@@ -204,11 +203,17 @@ ${EXIT_CODES}`,
         trigger: opts.trigger,
         metrics: runMetrics(config.modality),
         onProgress: (p) => progress.update(p),
-      }).finally(() => progress.stop());
+      })
+        .catch(async (err: unknown) => {
+          // A Pushgateway keeps the last push: without this one it would go on showing the previous run.
+          if (!opts.dryRun) await reportRunFailed(config, logger);
+          throw err;
+        })
+        .finally(() => progress.stop());
       print(opts.json, summary, () => formatSummary(summary));
       if (summary.alert) process.exitCode = ExitCode.failureRate;
       await reportRunEnd(config, summary, logger, { namespace: config.namespace });
-      await pushRunMetrics(config, summary, logger);
+      if (!summary.dry_run) await pushRunMetrics(config, logger);
     });
 
   withCommon(program.command('similar'))
@@ -399,7 +404,7 @@ Examples:
 ${EXIT_CODES}`)
     .action(async (opts: CommonOptions & { run?: string; stage?: FailureStage; dryRun?: boolean }) => {
       const config = configFrom(opts);
-      const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+      const logger = cliLogger();
       await withDb(config, async (db) => {
         const results = await retryFailures({
           config,

@@ -16,7 +16,7 @@ import { openDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { getRun, listRuns, type RunDetail, type RunStatus } from '../store/runs.js';
 import { versionStatus } from '../store/status.js';
-import { print, withDb } from './common.js';
+import { cliLogger, print, withDb, withFiles } from './common.js';
 import { formatRun, formatRuns, formatSchedules, formatStatus } from './format-ops.js';
 import type { ConfigFlags } from './main.js';
 
@@ -42,8 +42,6 @@ export function sourceFromFlags(opts: SourceFlags): CatalogSource {
   if (opts.source && !opts.table) throw new ConfigError('--source needs --table (e.g. analytics.catalog_features_raw)');
   return opts.catalog ? { kind: 'file', path: opts.catalog } : { kind: 'postgres', url: opts.source!, table: opts.table! };
 }
-
-const cliLogger = () => createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -178,6 +176,9 @@ ${h.exitCodes}`,
         process.once('SIGINT', resolve);
       });
       await worker.stop(opts.grace * 1000);
+      // A shard still running after the grace period is abandoned here and retried by another worker
+      // once its heartbeat lapses; its timers must not keep this process alive.
+      process.exit(process.exitCode ?? ExitCode.ok);
     });
 
   withRunFlags(program.command('schedule'))
@@ -216,11 +217,6 @@ ${h.exitCodes}`,
     });
 
   const runs = program.command('runs').description('run records (embedding_runs): what ran, when, how it ended, counts, cost');
-  const withFiles = (cmd: Command) =>
-    cmd
-      .option('--config <file>', 'JSON config file (also ITEMVEC_CONFIG)')
-      .option('--home <dir>', 'data folder (also ITEMVEC_HOME)')
-      .option('--json', 'print JSON instead of text');
   withFiles(runs.command('list'))
     .description('recent runs, newest first (one-shot and distributed)')
     .option('--version <name>', 'only this version')

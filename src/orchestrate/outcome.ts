@@ -17,12 +17,18 @@ export async function reportRunEnd(config: Config, summary: RunSummary, logger: 
   if (summary.alert) await sendAlert(config.alert, failureRateAlert(summary, config.run.alertFailureRate, where), logger);
 }
 
+/** A one-shot run that stopped with an error: counted as failed, and pushed. */
+export async function reportRunFailed(config: Config, logger: Logger): Promise<void> {
+  recordRunEnd(config.modality, 'failed', null);
+  await pushRunMetrics(config, logger);
+}
+
 /** Push this process's metrics when `metrics.pushgatewayUrl` is set; a failed push is a warning. */
-export async function pushRunMetrics(config: Config, summary: RunSummary, logger: Logger): Promise<void> {
+export async function pushRunMetrics(config: Config, logger: Logger): Promise<void> {
   const url = config.metrics.pushgatewayUrl;
-  if (!url || summary.dry_run) return;
+  if (!url) return;
   try {
-    await pushMetrics(url, { namespace: config.namespace, version: summary.version, modality: summary.modality });
+    await pushMetrics(url, { namespace: config.namespace, version: config.version, modality: config.modality });
     logger.info({ pushgateway: redactUrl(url) }, 'metrics pushed');
   } catch (err) {
     logger.warn({ pushgateway: redactUrl(url), err: errorMessage(err) }, 'could not push metrics to the Pushgateway');

@@ -72,8 +72,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let server: http.Server | null = null;
   try {
     await migrate(db);
+    // Before the queue: a port already in use fails the start before any job is taken.
+    if (options.serveMetrics ?? true) {
+      collectProcessMetrics();
+      server = await serveMetrics(base.metrics.host, base.metrics.port);
+    }
     queue = await openQueue(base, db, logger, { worker: true });
   } catch (err) {
+    server?.close();
     if (ownsDb) await db.close().catch(() => {});
     throw err;
   }
@@ -134,10 +140,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     queueJobs.inc({ queue: 'failed', outcome: 'completed' });
   });
 
-  if (options.serveMetrics ?? true) {
-    collectProcessMetrics();
-    server = await serveMetrics(base.metrics.host, base.metrics.port);
-  }
   const address = server?.address() as AddressInfo | undefined;
   const metricsUrl = address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics` : null;
   logger.info({ queue: queue.location, database: db.location, concurrency: base.queue.concurrency, metrics: metricsUrl }, 'worker started');
