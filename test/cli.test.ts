@@ -154,7 +154,7 @@ describe('exit codes and messages', () => {
   });
 
   test('every command has help with examples', async () => {
-    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['versions', 'create'], ['versions', 'activate'], ['versions', 'rollback'], ['versions', 'retire'], ['versions', 'delete'], ['failures', 'list'], ['failures', 'retry'], ['migrate']]) {
+    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['versions', 'create'], ['versions', 'activate'], ['versions', 'rollback'], ['versions', 'retire'], ['versions', 'delete'], ['failures', 'list'], ['failures', 'retry'], ['eval'], ['migrate']]) {
       const r = await itemvec([...cmd, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Examples:/, `${cmd.join(' ')} --help shows examples`);

@@ -35,7 +35,7 @@ export function addEvalCommand(program: Command, h: EvalHelpers): void {
   h.withCommon(program.command('eval'))
     .description('measure offline whether an embedding version retrieves better than another, and than tags alone')
     .option('--versions <list>', 'comma-separated versions to compare, e.g. v1,v2 (default: the version reads use)')
-    .option('--tags', 'include the tags-only retriever (the default)', true)
+    .option('--tags', 'include the tags-only retriever', true)
     .option('--no-tags', 'leave the tags-only retriever out')
     .option('--blend', 'also evaluate each version as served: tags blended with embeddings (ITEMVEC_MIN_TAGS, ITEMVEC_EMBEDDING_WEIGHT)')
     .option('--no-category', 'skip the category-agreement task (e.g. with --judgements only)')
