@@ -15,8 +15,8 @@ import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
 import { migrate } from '../src/store/migrations.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './support/openai-server.js';
+import { openaiTestConfig, quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
+import { withOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './support/openai-server.js';
 import { startPgliteServer } from './support/pglite-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,25 +33,11 @@ after(async () => {
   await db?.close();
 });
 
-async function withServer(opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>): Promise<void> {
-  const server = await startOpenAIServer({ batchDelayMs: 10, ...opts });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+/** Batches move through their states in 10 ms steps, so tests poll a few times, not for seconds. */
+const withServer = (opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>) => withOpenAIServer({ batchDelayMs: 10, ...opts }, fn);
 
-function batchConfig(server: OpenAIServer, namespace: string, extra: ConfigInput = {}) {
-  return testConfig(home, {
-    namespace,
-    ...extra,
-    embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 32, apiKey: 'sk-test', baseURL: server.url, retryBaseDelayMs: 5, retryMaxDelayMs: 50, ...extra.embed },
-    // These tests count HTTP requests: the content cache would serve prompts an earlier test embedded.
-    run: { createIndex: false, mode: 'batch', cache: false, ...extra.run },
-    batch: { pollIntervalMs: 20, ...extra.batch },
-  });
-}
+const batchConfig = (server: OpenAIServer, namespace: string, extra: ConfigInput = {}) =>
+  openaiTestConfig(home, server.url, { namespace, ...extra, run: { mode: 'batch', ...extra.run }, batch: { pollIntervalMs: 20, ...extra.batch } });
 
 async function run(server: OpenAIServer, namespace: string, items: RawItem[], extra: ConfigInput = {}) {
   const file = await writeJsonl(path.join(await tempDir(), 'catalog.jsonl'), items);

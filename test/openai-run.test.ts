@@ -14,7 +14,7 @@ import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
 import { migrate } from '../src/store/migrations.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
+import { openaiTestConfig, quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
 import { withOpenAIServer, type OpenAIServer } from './support/openai-server.js';
 
 let home: string;
@@ -30,25 +30,7 @@ after(async () => {
   await db?.close();
 });
 
-/** Small vectors (text-embedding-3-small shortened to 32-d) keep these runs about HTTP, not arithmetic. */
-function openaiConfig(server: OpenAIServer, namespace: string, extra: ConfigInput = {}) {
-  return testConfig(home, {
-    namespace,
-    ...extra,
-    embed: {
-      provider: 'openai',
-      model: 'text-embedding-3-small',
-      dims: 32,
-      apiKey: 'sk-test',
-      baseURL: server.url,
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 50,
-      ...extra.embed,
-    },
-    // These tests count HTTP requests: the content cache would serve prompts an earlier test embedded.
-    run: { createIndex: false, cache: false, ...extra.run },
-  });
-}
+const openaiConfig = (server: OpenAIServer, namespace: string, extra: ConfigInput = {}) => openaiTestConfig(home, server.url, { namespace, ...extra });
 
 async function run(server: OpenAIServer, namespace: string, items: RawItem[], extra: ConfigInput = {}, dryRun = false) {
   const file = await writeJsonl(path.join(await tempDir(), 'catalog.jsonl'), items);

@@ -38,8 +38,9 @@ import { groupByTenant } from './group.js';
 import { attributesHash } from './hash.js';
 import { Loader } from './loader.js';
 import type { RunOptions, RunSummary } from './run.js';
-import { inSample, inShard } from './sample.js';
+import { inSample } from './sample.js';
 import { RunStats } from './stats.js';
+import { itemBatches } from './read.js';
 import { logSummary, summarize } from './summary.js';
 import { poolChunkVectors } from './vectors.js';
 
@@ -166,7 +167,6 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
   const owned: Array<() => Promise<void>> = [];
 
   try {
-    // --- duplicated with run.ts (opening resources) ---
     const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, home: config.home }));
     if (!options.db) owned.push(() => db.close());
     await migrate(db);
@@ -174,10 +174,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
       options.imageProvider ??
       (await createImageProvider({ provider: config.images.provider, modelDir: config.images.modelDir, maxBatchInputs: config.images.batchSize }));
     if (!options.imageProvider) owned.push(() => provider.close());
-    const objects =
-      options.objects ??
-      openConfiguredObjectStore(config);
-    // --- end duplicated ---
+    const objects = options.objects ?? openConfiguredObjectStore(config);
     logger.info(
       { run_id: runId, modality: 'image', provider: provider.name, model: provider.model, dims: provider.dims, version: config.version, database: db.location, objects: objects.url },
       'run started',
@@ -218,22 +215,8 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     const loader = new Loader({ db, objects, runId, version: config.version, modality: 'image', model: provider.model, batchSize: config.run.loadBatchSize, stats });
     const report = () => {
       // In-process models: no bill.
-      options.metrics?.progress({ embedded: stats.embedded, skipped: stats.skippedUnchanged, cacheHits: 0, failed: stats.failed, rejected: stats.rejected, sampledOut: stats.sampledOut, tokens: 0, costUsd: 0 });
-      if (!options.onProgress) return;
-      const done = stats.vectorsReady + stats.skippedUnchanged + stats.sampledOut + stats.failed + stats.rejected;
-      const position = stats.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / stats.itemsSeen));
-      options.onProgress({
-        itemsSeen: stats.itemsSeen,
-        done,
-        embedded: stats.vectorsReady,
-        skipped: stats.skippedUnchanged,
-        failed: stats.failed + stats.rejected,
-        tokens: 0,
-        costUsd: 0,
-        position,
-        total: reader.total,
-        unit: reader.unit,
-      });
+      options.metrics?.progress(stats.counts(0));
+      options.onProgress?.(stats.progress(reader, 0));
     };
 
     const fail = (key: VersionKey, item: CatalogItem, stage: FailureStage, code: string, message: string) => {
@@ -362,38 +345,29 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
       for (const { key, rows } of catalogUpdates) await upsertCatalogItems(db, key.orgId, key.namespace, rows);
     };
 
-    // --- duplicated with run.ts (the read loop) ---
-    const readBatchSize = options.readBatchSize ?? 256;
-    let batch: CatalogItem[] = [];
     const flushAll = async (all: boolean) => {
       await loader.flush(all);
       await flushSources();
       await deadLetters.flush();
       report();
     };
+    const batches = itemBatches(reader, {
+      size: options.readBatchSize ?? 256,
+      shard: options.shard,
+      stats,
+      reject: (rejection) => {
+        options.metrics?.failure('extract', 'ROW_REJECTED');
+        deadLetters.rejectRow(rejection);
+      },
+    });
     try {
-      for await (const row of reader.rows) {
-        // A shard of a distributed run: the same rule as the text job (run.ts).
-        if (options.shard && !(row.ok ? inShard(row.item.orgId, row.item.itemId, options.shard) : options.shard.from === 0)) continue;
-        stats.itemsSeen += 1;
-        if (row.ok) {
-          batch.push(row.item);
-        } else {
-          stats.rejected += 1;
-          options.metrics?.failure('extract', 'ROW_REJECTED');
-          deadLetters.rejectRow(row.rejection);
-        }
-        if (batch.length >= readBatchSize) {
-          await processBatch(batch);
-          batch = [];
-          await flushAll(false);
-        }
+      for await (const batch of batches) {
+        await processBatch(batch);
+        await flushAll(false);
       }
-      if (batch.length > 0) await processBatch(batch);
     } finally {
       await flushAll(true);
     }
-    // --- end duplicated ---
 
     await afterLoad(db, versions.values(), { loaded: stats.embedded, createIndex: config.run.createIndex, logger });
 

@@ -32,29 +32,16 @@ import { DeadLetters } from './dead-letters.js';
 import { Flusher } from './flusher.js';
 import { groupByTenant } from './group.js';
 import { Loader } from './loader.js';
-import { SAMPLE_BUCKETS, inSample, inShard } from './sample.js';
-import { RunStats } from './stats.js';
+import { itemBatches } from './read.js';
+import { SAMPLE_BUCKETS, inSample } from './sample.js';
+import { RunStats, type RunProgress } from './stats.js';
 import { logSummary, summarize, type RunSummary } from './summary.js';
 import { poolChunkVectors } from './vectors.js';
 import type { RunMetrics } from './meter.js';
 
 export type { RunSummary } from './summary.js';
 
-export interface RunProgress {
-  itemsSeen: number;
-  /** Items finished one way or another: embedded, skipped as unchanged, failed or rejected. */
-  done: number;
-  embedded: number;
-  skipped: number;
-  failed: number;
-  tokens: number;
-  /** What the tokens so far cost (null: the model's price is unknown). */
-  costUsd: number | null;
-  /** How far through the source the finished items are (bytes or rows, estimated), and its size when known. */
-  position: number;
-  total: number | null;
-  unit: 'bytes' | 'rows';
-}
+export type { RunProgress } from './stats.js';
 
 export interface RunOptions {
   config: Config;
@@ -166,23 +153,8 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     const metrics = dryRun ? undefined : options.metrics;
     const report = () => {
       const cost = costUsd(stats.tokens, price, config.run.mode);
-      metrics?.progress({ embedded: stats.embedded, skipped: stats.skippedUnchanged, cacheHits: stats.cacheHits, failed: stats.failed, rejected: stats.rejected, sampledOut: stats.sampledOut, tokens: stats.tokens, costUsd: cost });
-      if (!options.onProgress) return;
-      const done = stats.vectorsReady + stats.skippedUnchanged + stats.cacheHits + stats.sampledOut + stats.failed + stats.rejected;
-      // The reader runs ahead of the model; scale its position by the share of read items that are done.
-      const position = stats.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / stats.itemsSeen));
-      options.onProgress({
-        itemsSeen: stats.itemsSeen,
-        done,
-        embedded: stats.vectorsReady,
-        skipped: stats.skippedUnchanged,
-        failed: stats.failed + stats.rejected,
-        tokens: stats.tokens,
-        costUsd: cost,
-        position,
-        total: reader.total,
-        unit: reader.unit,
-      });
+      metrics?.progress(stats.counts(cost));
+      options.onProgress?.(stats.progress(reader, cost));
     };
 
     const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
@@ -331,27 +303,21 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       }
     };
 
-    const readBatchSize = options.readBatchSize ?? 256;
-    let batch: CatalogItem[] = [];
+    const batches = itemBatches(reader, {
+      size: options.readBatchSize ?? 256,
+      shard,
+      stats,
+      reject: (rejection) => {
+        metrics?.failure('extract', 'ROW_REJECTED');
+        deadLetters.rejectRow(rejection);
+      },
+    });
     try {
-      for await (const row of reader.rows) {
-        if (shard && !(row.ok ? inShard(row.item.orgId, row.item.itemId, shard) : shard.from === 0)) continue;
-        stats.itemsSeen += 1;
-        if (row.ok) {
-          batch.push(row.item);
-        } else {
-          stats.rejected += 1;
-          metrics?.failure('extract', 'ROW_REJECTED');
-          deadLetters.rejectRow(row.rejection);
-        }
-        if (batch.length >= readBatchSize) {
-          await processBatch(batch);
-          batch = [];
-          loads.kick();
-          loads.check();
-        }
+      for await (const batch of batches) {
+        await processBatch(batch);
+        loads.kick();
+        loads.check();
       }
-      if (batch.length > 0) await processBatch(batch);
       await scheduler.drain();
       await batchJobs?.finish();
     } finally {

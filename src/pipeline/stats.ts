@@ -1,3 +1,22 @@
+import type { CatalogReader } from '../catalog/open.js';
+import type { RunCounts } from './meter.js';
+
+export interface RunProgress {
+  itemsSeen: number;
+  /** Items finished one way or another: embedded, skipped as unchanged, failed or rejected. */
+  done: number;
+  embedded: number;
+  skipped: number;
+  failed: number;
+  tokens: number;
+  /** What the tokens so far cost (null: the model's price is unknown). */
+  costUsd: number | null;
+  /** How far through the source the finished items are (bytes or rows, estimated), and its size when known. */
+  position: number;
+  total: number | null;
+  unit: 'bytes' | 'rows';
+}
+
 /** Per-run counters and request latencies. */
 export class RunStats {
   itemsSeen = 0;
@@ -46,5 +65,29 @@ export class RunStats {
     const mean = sorted.reduce((s, x) => s + x, 0) / sorted.length;
     const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? 0;
     return { mean: Math.round(mean * 10) / 10, p95: Math.round(p95 * 10) / 10 };
+  }
+
+  /** Cumulative counts for a metrics sink (RunOptions.metrics). */
+  counts(costUsd: number | null): RunCounts {
+    return { embedded: this.embedded, skipped: this.skippedUnchanged, cacheHits: this.cacheHits, failed: this.failed, rejected: this.rejected, sampledOut: this.sampledOut, tokens: this.tokens, costUsd };
+  }
+
+  /** Where the run stands, for a progress bar. */
+  progress(reader: Pick<CatalogReader, 'position' | 'total' | 'unit'>, costUsd: number | null): RunProgress {
+    const done = this.vectorsReady + this.skippedUnchanged + this.cacheHits + this.sampledOut + this.failed + this.rejected;
+    // The reader runs ahead of the model; scale its position by the share of read items that are done.
+    const position = this.itemsSeen === 0 ? 0 : Math.round(reader.position() * (done / this.itemsSeen));
+    return {
+      itemsSeen: this.itemsSeen,
+      done,
+      embedded: this.vectorsReady,
+      skipped: this.skippedUnchanged,
+      failed: this.failed + this.rejected,
+      tokens: this.tokens,
+      costUsd,
+      position,
+      total: reader.total,
+      unit: reader.unit,
+    };
   }
 }

@@ -65,4 +65,17 @@ export function testConfig(home: string, overrides: ConfigInput = {}) {
   return loadConfig({ env: {}, overrides: { home, ...overrides } });
 }
 
+/**
+ * Config for runs against the local OpenAI-compatible server: small vectors (text-embedding-3-small
+ * shortened to 32-d) and quick retries keep tests about HTTP, not arithmetic or waiting. The content
+ * cache is off: these tests count requests, and a prompt an earlier test embedded would be served.
+ */
+export function openaiTestConfig(home: string, baseURL: string, overrides: ConfigInput = {}) {
+  return testConfig(home, {
+    ...overrides,
+    embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 32, apiKey: 'sk-test', baseURL, retryBaseDelayMs: 5, retryMaxDelayMs: 50, ...overrides.embed },
+    run: { createIndex: false, cache: false, ...overrides.run },
+  });
+}
+
 export const quietLogger = () => createLogger({ level: 'silent' });
