@@ -157,6 +157,7 @@ async function runSize(db: Db, dims: number, n: number): Promise<SizeResult> {
     model: `synthetic-${dims}`,
     dims,
     promptTemplate: '{description}',
+    textSearchConfig: 'english',
   };
   const shape = vectorIndexShape(spec);
   console.error(`${dims}-d × ${n}: loading…`);

@@ -20,6 +20,16 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = (what: string) =>
   z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN} (lowercase letters, digits, _ . -)`);
 
+/** Weighted reciprocal rank fusion: each signal adds weight / (rrfK + rank); weight 0 leaves a signal out. */
+const FusionSchema = z
+  .object({
+    dense: z.coerce.number().min(0).max(100),
+    lexical: z.coerce.number().min(0).max(100),
+    tags: z.coerce.number().min(0).max(100),
+    rrfK: z.coerce.number().int().min(1).max(10_000),
+  })
+  .strict();
+
 export const ConfigSchema = z.object({
   /** Where the embedded database and the default object folder live. */
   home: z.string().min(1),
@@ -33,7 +43,12 @@ export const ConfigSchema = z.object({
     template: z
       .string()
       .min(1)
-      .refine((t) => /\{(description|brand|category|tags|item_id)\}/.test(t), 'prompt.template must use at least one of {description} {brand} {category} {tags} {item_id}'),
+      .refine((t) => /\{(title|description|brand|category|tags|item_id)\}/.test(t), 'prompt.template must use at least one of {title} {description} {brand} {category} {tags} {item_id}'),
+    /**
+     * The Postgres text search configuration the lexical index analyses text with (`english`,
+     * `simple` for no stemming, `german`…; `SELECT cfgname FROM pg_ts_config`). Fixed per version, like the template.
+     */
+    textSearchConfig: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'prompt.textSearchConfig must be a text search configuration name such as english or simple'),
   }),
   embed: z.object({
     provider: z.enum(['local', 'openai', 'onnx']),
@@ -79,6 +94,8 @@ export const ConfigSchema = z.object({
     cache: z.boolean(),
     /** Without a terminal, a progress log line every this many seconds. */
     progressIntervalSeconds: z.coerce.number().min(1).max(3600),
+    /** An item whose prompt has more tokens than this fails alone (TEXT_TOO_LONG) instead of being embedded in many chunks. */
+    maxItemTokens: z.coerce.number().int().min(1),
   }),
   /**
    * Distributed mode (`itemvec schedule`, `worker`, `enqueue`; src/orchestrate): a pg-boss queue in
@@ -140,12 +157,18 @@ export const ConfigSchema = z.object({
   retrieve: z.object({
     /** Version per namespace for reads: `v3` or `default=v2,electronics=v3` (BLEND_EMBEDDING_VERSION). */
     blendEmbeddingVersion: z.string().optional(),
-    /** Below this many tags on the query item, embedding candidates fill the tag list; at or above, scores blend. */
-    minTags: z.coerce.number().int().min(0),
-    /** Weight of the embedding score in a blend, from 0 (tags only) to 1 (embedding only). */
-    embeddingWeight: z.coerce.number().min(0).max(1),
     /** hnsw.ef_search per query: higher is more accurate and slower. */
     efSearch: z.coerce.number().int().min(1).max(1000),
+    /** How the dense, lexical and tag rankings are fused (src/retrieve/fusion.ts); `itemvec eval --tune` measures the best. */
+    fusion: FusionSchema,
+    /** Fusion settings of particular namespaces, over `fusion`: `{"electronics": {"fusion": {"dense": 2}}}`. */
+    namespaces: z.record(name('a namespace'), z.object({ fusion: FusionSchema.partial() }).strict()),
+    /** BM25 of the lexical retriever (src/store/lexical.ts). */
+    lexical: z.object({
+      k1: z.coerce.number().min(0).max(10),
+      b: z.coerce.number().min(0).max(1),
+      maxPostings: z.coerce.number().int().min(1),
+    }),
   }),
   /** `itemvec serve`. */
   serve: z.object({
@@ -207,11 +230,11 @@ export function defaultConfig(cwd = process.cwd()): Config {
     namespace: 'default',
     version: 'v1',
     modality: 'text',
-    prompt: { template: DEFAULT_PROMPT_TEMPLATE },
+    prompt: { template: DEFAULT_PROMPT_TEMPLATE, textSearchConfig: 'english' },
     embed: { provider: 'local', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
     prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10 },
+    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10, maxItemTokens: 32_768 },
     queue: {
       schema: 'itemvec_queue',
       shards: 16,
@@ -229,7 +252,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
     alert: { timeoutMs: 10_000, maxRetries: 3 },
     metrics: { host: '127.0.0.1', port: 9464 },
     batch: { maxRequestsPerFile: 50_000, pollIntervalMs: 60_000, wait: true },
-    retrieve: { minTags: RETRIEVE_DEFAULTS.minTags, embeddingWeight: RETRIEVE_DEFAULTS.embeddingWeight, efSearch: RETRIEVE_DEFAULTS.efSearch },
+    retrieve: { efSearch: RETRIEVE_DEFAULTS.efSearch, fusion: { ...RETRIEVE_DEFAULTS.fusion }, namespaces: {}, lexical: { ...RETRIEVE_DEFAULTS.lexical } },
     serve: { host: '127.0.0.1', port: 8080, apiKeys: [] },
     images: {
       provider: 'mobilenet',
@@ -275,12 +298,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   set(top, 'version', env.ITEMVEC_VERSION);
   const prompt: Record<string, unknown> = {};
   set(prompt, 'template', env.ITEMVEC_PROMPT_TEMPLATE);
+  set(prompt, 'textSearchConfig', env.ITEMVEC_TEXT_SEARCH_CONFIG);
   top.prompt = prompt;
   const retrieve: Record<string, unknown> = {};
   set(retrieve, 'blendEmbeddingVersion', env.BLEND_EMBEDDING_VERSION);
-  set(retrieve, 'minTags', env.ITEMVEC_MIN_TAGS);
-  set(retrieve, 'embeddingWeight', env.ITEMVEC_EMBEDDING_WEIGHT);
   set(retrieve, 'efSearch', env.ITEMVEC_EF_SEARCH);
+  if (env.ITEMVEC_FUSION) retrieve.fusion = parseFusionEnv(env.ITEMVEC_FUSION);
   top.retrieve = retrieve;
   const serve: Record<string, unknown> = {};
   set(serve, 'host', env.ITEMVEC_HOST);
@@ -295,6 +318,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   top.serve = serve;
   const run: Record<string, unknown> = {};
   set(run, 'progressIntervalSeconds', env.ITEMVEC_PROGRESS_INTERVAL);
+  set(run, 'maxItemTokens', env.ITEMVEC_MAX_ITEM_TOKENS);
   top.run = run;
   const queue: Record<string, unknown> = {};
   set(queue, 'url', env.ITEMVEC_QUEUE_URL);
@@ -325,6 +349,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.ITEMVEC_IMAGE_ALLOW_HOSTS) images.allowHosts = env.ITEMVEC_IMAGE_ALLOW_HOSTS.split(',').map((h) => h.trim()).filter(Boolean);
   top.images = images;
   return top as ConfigInput;
+}
+
+/** ITEMVEC_FUSION: `dense=1,lexical=3,tags=0.5,rrfK=60`, any subset; values are checked by the schema. */
+function parseFusionEnv(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, v] = part.split('=').map((x) => x.trim());
+    if (!key || v === undefined || !['dense', 'lexical', 'tags', 'rrfK'].includes(key)) {
+      throw new ConfigError(`ITEMVEC_FUSION="${value}" is invalid at "${part}": expected e.g. dense=1,lexical=3,tags=0.5,rrfK=60`);
+    }
+    out[key] = v;
+  }
+  return out;
 }
 
 function readConfigFile(file: string): ConfigInput {

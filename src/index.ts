@@ -23,12 +23,12 @@ export { runEmbeddingJob, type RunOptions, type RunSummary, type RunProgress } f
 export { retryFailures, type RetryOptions, type RetryResult } from './pipeline/retry-failures.js';
 export { MODEL_PRICES_PER_MILLION, BATCH_DISCOUNT, pricePerMillion, costUsd } from './embed/prices.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './embed/retry.js';
-export { similar, search, type Candidate, type SimilarMode, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
+export { similar, search, RETRIEVAL_MODES, type Candidate, type RetrievalMode, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
 export { parseBlendEmbeddingVersion, resolveVersion, type BlendVersions } from './retrieve/version.js';
-export { combine, type CandidateSource, type RetrievalMode } from './retrieve/blend.js';
-export { TAG_SCORE_WEIGHTS } from './retrieve/tags.js';
+export { fuse, SIGNALS, type Signal, type FusionSettings, type RankedList, type FusedItem } from './retrieve/fusion.js';
 export { RETRIEVE_DEFAULTS } from './retrieve/defaults.js';
-export { retrieveOptions, type RetrieveOptions } from './retrieve/options.js';
+export { retrieveOptions, fusionFor, queryOptions, type RetrieveOptions } from './retrieve/options.js';
+export { writeLexicalDocuments, lexicalSearch, lexicalScores, bm25Sql, type Bm25Settings, type LexicalDocument, type LexicalQuery } from './store/lexical.js';
 // Offline evaluation (`itemvec eval`): versions vs each other and vs tags alone.
 export { runEval, type EvalOptions, type EvalReport, type EvalSystem, type TaskResult, type SystemScores, type Comparison, type MetricName } from './eval/run.js';
 export { readJudgements, parseJudgements, JudgementError, type JudgedQuery, type JudgementSet } from './eval/judgements.js';

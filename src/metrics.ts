@@ -42,14 +42,14 @@ export const authFailures = new Counter({
 
 export const retrievalCandidates = new Counter({
   name: 'itemvec_retrieval_candidates_total',
-  help: 'Candidates returned, by where they came from (embedding, tags, blend).',
-  labelNames: ['operation', 'source'] as const,
+  help: 'Candidates returned, by the signals whose lists held them (e.g. dense+lexical).',
+  labelNames: ['operation', 'signals'] as const,
   registers: [registry],
 });
 
 export const retrievalRequests = new Counter({
   name: 'itemvec_retrieval_requests_total',
-  help: 'Retrievals answered, by operation and mode (blend, fill, embedding).',
+  help: 'Retrievals answered, by operation and mode (fused, dense, lexical, tags).',
   labelNames: ['operation', 'mode'] as const,
   registers: [registry],
 });

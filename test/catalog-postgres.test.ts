@@ -83,6 +83,7 @@ describe('readPostgresTable', () => {
     assert.ok(one?.ok);
     assert.deepEqual(one.item, {
       itemId: 'sku-1',
+      title: null,
       description: 'Hiking boots',
       brand: 'Acme',
       category: 'Outdoor',
@@ -101,6 +102,11 @@ describe('readPostgresTable', () => {
     assert.equal(four.item.namespace, 'shop.eu');
     assert.equal(four.item.metadataVersion, '1');
 
+    // A missing category is no reason to lose the item: it is stored empty.
+    const five = byId.get('sku-5');
+    assert.ok(five?.ok);
+    assert.equal(five.item.category, '');
+
     const six = byId.get('sku-6');
     assert.ok(six?.ok);
     assert.deepEqual(six.item.tags, ['lamp']);
@@ -109,9 +115,8 @@ describe('readPostgresTable', () => {
     assert.deepEqual(
       rejected.map((r) => [r.itemId, r.field, r.reason]).sort(),
       [
-        ['sku-2', 'description', 'description is missing'],
-        ['sku-3', 'description', 'description is empty'],
-        ['sku-5', 'category', 'category is missing'],
+        ['sku-2', 'description', 'description is missing (a row needs a description or a title)'],
+        ['sku-3', 'description', 'description is empty (a row needs a description or a title)'],
       ],
     );
     for (const r of rejected) {

@@ -64,6 +64,7 @@ describe('validateRow', () => {
     assert.ok(r.ok);
     assert.deepEqual(r.item, {
       itemId: 'sku-1',
+      title: null,
       description: 'Wool scarf',
       brand: 'Acme',
       category: 'Outdoor',
@@ -102,13 +103,27 @@ describe('validateRow', () => {
     assert.deepEqual(r.item.tags, []);
   });
 
+  test('a title (or its alias name) stands in for a missing description; brand, category and image_url may be absent', () => {
+    const titled = validateRow({ item_id: 'a', title: ' Analog Watch ' }, ref, DEFAULTS);
+    assert.ok(titled.ok);
+    assert.deepEqual([titled.item.title, titled.item.description, titled.item.brand, titled.item.category, titled.item.imageUrl], ['Analog Watch', '', '', '', '']);
+    const named = validateRow({ item_id: 'a', name: 'Analog Watch', description: 'Steel case', brand: null }, ref, DEFAULTS);
+    assert.ok(named.ok);
+    assert.deepEqual([named.item.title, named.item.description, named.item.brand], ['Analog Watch', 'Steel case', '']);
+    // title wins over name when both are given.
+    const both = validateRow({ item_id: 'a', title: 'T', name: 'N' }, ref, DEFAULTS);
+    assert.ok(both.ok && both.item.title === 'T');
+    const none = validateRow({ item_id: 'a', title: '  ', description: '' }, ref, DEFAULTS);
+    assert.ok(!none.ok && none.rejection.reason === 'description is empty (a row needs a description or a title)');
+  });
+
   const cases: Array<[string, unknown, string | null, string, string]> = [
-    ['missing description', { ...good('a'), description: undefined }, 'a', 'description', 'description is missing'],
-    ['null brand', good('a', { brand: null }), 'a', 'brand', 'brand is missing'],
+    ['missing description', { ...good('a'), description: undefined }, 'a', 'description', 'description is missing (a row needs a description or a title)'],
     ['numeric brand', good('a', { brand: 7 }), 'a', 'brand', 'brand must be a string, got number'],
-    ['whitespace description', good('a', { description: ' \t ' }), 'a', 'description', 'description is empty'],
+    ['whitespace description', good('a', { description: ' \t ' }), 'a', 'description', 'description is empty (a row needs a description or a title)'],
     ['array category', good('a', { category: ['x'] }), 'a', 'category', 'category must be a string, got array'],
-    ['missing image_url', { ...good('a'), image_url: undefined }, 'a', 'image_url', 'image_url is missing'],
+    ['numeric title', good('a', { title: 12 }), 'a', 'title', 'title must be a string, got number'],
+    ['numeric name', good('a', { name: 12 }), 'a', 'name', 'name must be a string, got number'],
     ['missing item_id', { ...good('a'), item_id: undefined }, null, 'item_id', 'item_id is missing'],
     ['boolean item_id', good(true as never), null, 'item_id', 'item_id must be a string or an integer, got boolean'],
     ['fractional item_id', good(1.5), null, 'item_id', 'item_id must be a string or an integer, got non-integer number 1.5'],
@@ -166,6 +181,7 @@ describe('readJsonl', () => {
     );
     assert.deepEqual(ok[0], {
       itemId: 'sku-1',
+      title: null,
       description: 'Red wool scarf',
       brand: 'Acme',
       category: 'Outdoor',
@@ -196,12 +212,12 @@ describe('readJsonl', () => {
         [9, null, 'row'],
       ],
     );
-    assert.equal(rej[0]?.reason, 'description is missing');
+    assert.equal(rej[0]?.reason, 'description is missing (a row needs a description or a title)');
     assert.equal(rej[1]?.reason, 'brand must be a string, got number');
     assert.equal(rej[2]?.reason, 'org_id is not a UUID: "abc"');
     assert.match(rej[3]?.reason ?? '', /^line is not valid JSON: .+/);
     assert.equal(rej[3]?.raw, lines[6]);
-    assert.equal(rej[4]?.reason, 'description is empty');
+    assert.equal(rej[4]?.reason, 'description is empty (a row needs a description or a title)');
     assert.equal(rej[5]?.reason, 'line is not a JSON object, got array');
     assert.ok(rej.every((r) => r.ref.source === path));
   });
@@ -265,6 +281,7 @@ describe('readCsv', () => {
     );
     assert.deepEqual(ok[0], {
       itemId: 'sku-1',
+      title: null,
       description: 'Red scarf',
       brand: 'Acme',
       category: 'Accessories',
@@ -288,9 +305,9 @@ describe('readCsv', () => {
     assert.deepEqual(
       rej.map((r) => [r.ref.line, r.itemId, r.field, r.reason]),
       [
-        [6, '17', 'description', 'description is empty'],
+        [6, '17', 'description', 'description is empty (a row needs a description or a title)'],
         [7, 'sku-4', 'row', 'row has 3 columns, the header has 9'],
-        [8, 'sku-5', 'description', 'description is empty'],
+        [8, 'sku-5', 'description', 'description is empty (a row needs a description or a title)'],
         [9, 'sku-6', 'org_id', 'org_id is not a UUID: "abc"'],
         [10, 'sku-7', 'row', 'row has 10 columns, the header has 9'],
       ],
@@ -374,6 +391,7 @@ describe('readParquet', () => {
       );
       assert.deepEqual(ok[0], {
         itemId: '1',
+        title: null,
         description: 'Boots',
         brand: 'Acme',
         category: 'Outdoor',
@@ -389,8 +407,8 @@ describe('readParquet', () => {
       assert.deepEqual(
         rejections(results).map((r) => [r.ref.line, r.itemId, r.field, r.reason]),
         [
-          [3, '3', 'description', 'description is missing'],
-          [4, '4', 'description', 'description is empty'],
+          [3, '3', 'description', 'description is missing (a row needs a description or a title)'],
+          [4, '4', 'description', 'description is empty (a row needs a description or a title)'],
           [5, '5', 'org_id', 'org_id is not a UUID: "not-a-uuid"'],
         ],
       );

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { DEFAULT_ORG_ID, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { redactUrl } from '../src/log.js';
+import { fusionFor, retrieveOptions } from '../src/retrieve/options.js';
 import { tempDir } from './support/fixtures.js';
 
 test('defaults < config file < environment < overrides', async () => {
@@ -48,4 +49,19 @@ test('a bad DATABASE_URL is reported without echoing the URL, and URLs are logge
     (err: unknown) => err instanceof ConfigError && /databaseUrl must start with postgres/.test(err.message) && !err.message.includes('hunter2'),
   );
   assert.equal(redactUrl('postgres://etl:hunter2@db:5432/catalog'), 'postgres://etl:***@db:5432/catalog');
+});
+
+test('fusion: ITEMVEC_FUSION sets any of its parts, a namespace has its own, bad values name what is wrong', async () => {
+  const dir = await tempDir();
+  const file = path.join(dir, 'fusion.json');
+  await writeFile(file, JSON.stringify({ retrieve: { fusion: { tags: 0 }, namespaces: { electronics: { fusion: { lexical: 3 } } } } }));
+  const c = loadConfig({ env: { ITEMVEC_FUSION: 'dense=0.5, rrfK=20' }, file });
+  assert.deepEqual(c.retrieve.fusion, { dense: 0.5, lexical: 3, tags: 0, rrfK: 20 });
+  const options = retrieveOptions(c.retrieve);
+  assert.deepEqual(fusionFor(options, 'electronics'), { dense: 0.5, lexical: 3, tags: 0, rrfK: 20 });
+  assert.deepEqual(fusionFor(options, 'default'), c.retrieve.fusion);
+  assert.throws(() => loadConfig({ env: { ITEMVEC_FUSION: 'lexcal=2' } }), /ITEMVEC_FUSION="lexcal=2" is invalid at "lexcal=2"/);
+  assert.throws(() => loadConfig({ env: { ITEMVEC_FUSION: 'tags=-1' } }), /retrieve\.fusion\.tags/);
+  assert.throws(() => loadConfig({ overrides: { retrieve: { namespaces: { 'Bad Name': { fusion: {} } } } } as never }), /retrieve\.namespaces/);
+  assert.throws(() => loadConfig({ env: { ITEMVEC_TEXT_SEARCH_CONFIG: 'no such; drop' } }), /prompt\.textSearchConfig must be a text search configuration name/);
 });

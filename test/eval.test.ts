@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,14 @@ import type { EmbeddingProvider, ProviderName } from '../src/embed/provider.js';
 import { JudgementError, parseJudgements, readJudgements } from '../src/eval/judgements.js';
 import { binaryGrades, dcg, gain, ndcgAtK, pairedDifference, precisionAtK, recallAtK, reciprocalRank } from '../src/eval/metrics.js';
 import { runEval, type EvalReport, type TaskResult } from '../src/eval/run.js';
+import { SAMPLE_BUCKETS, sampleBucket } from '../src/pipeline/sample.js';
 import { similar } from '../src/retrieve/similar.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
 import { startOpenAIServer } from './support/openai-server.js';
 import { nearVector, randomVector } from './support/random.js';
-import { seed, seedCatalog, spec } from './support/seed.js';
+import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
 
 const close = (actual: number | null | undefined, expected: number, what: string) =>
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
@@ -128,30 +129,36 @@ describe('judgement files', () => {
 });
 
 /**
- * Twelve items in three leaf categories A, B, C (x1…x4 each), one brand. Vectors: each item near
- * its category's centroid (a1 is the centroid, a2 the nearest to it), so embeddings always find
- * the same category. Tags: item x_i has tag t_i, which it shares with the i-th item of the other
- * two categories, and a1 and a2 also share "pair-a". So the tag retriever mostly finds the wrong
- * category; by the tag score (0.6 · Jaccard + 0.25 · same category + 0.15 · same brand):
- *   a1 → a2 (0.6·1/3 + 0.25 + 0.15 = 0.6), b1 (0.6·1/2 + 0.15 = 0.45), c1 (0.45)       1 of 3 relevant, rank 1
- *   a2 → a1, b2, c2 likewise                                                          1 of 3, rank 1
- *   a3 → b3, c3 (0.75 each); a4 likewise; every b_i and c_i → the other two x_i        0 of 3
+ * Twelve items in three categories A, B, C (x1…x4 each). Vectors: each item near its category's
+ * centroid (a1 is the centroid, a2 the nearest to it), so embeddings always find the same category.
+ * Text: every item of A says "alpha", of B "beta", of C "gamma", so BM25 finds the category too (all
+ * three of its other items tie). Tags: item x_i has tag t_i, which it shares with the i-th item of
+ * the other two categories, and a1 and a2 also share "pair-a". So the tag retriever mostly finds the
+ * wrong category; by Jaccard overlap (tags only, no category bonus):
+ *   a1 → b1 (1/2), c1 (1/2), a2 (1/3)      1 of 3 relevant, at rank 3
+ *   a2 → b2, c2, a1 likewise               1 of 3, rank 3
+ *   every other x_i → the other two items with tag t_i (1 each): 0 of 3
+ * The fused list (dense 1, lexical 3, tags 0.5, RRF 60): a2 = 1/61 + 3/61 + 0.5/63, a3 and a4 ≥ 1/63 + 3/61,
+ * while b1 gets at most 1/64 + 0.5/61: the category's own items fill the top 3 for every query.
  */
 describe('the runner on a tiny catalog with a known winner', () => {
   const DIMS = 16;
   const orgId = randomUUID();
   const ns = 'eval';
+  const words = { a: 'alpha', b: 'beta', c: 'gamma' };
   const cats = { a: randomVector(1, DIMS), b: randomVector(2, DIMS), c: randomVector(3, DIMS) };
   const vectors: Record<string, Float32Array> = {};
+  const texts: Record<string, string> = {};
   const catalog: Record<string, { category: string; tags: string[] }> = {};
   for (const [c, centroid] of Object.entries(cats)) {
     for (let i = 1; i <= 4; i++) {
       const id = `${c}${i}`;
       vectors[id] = i === 1 ? centroid : nearVector(centroid, 10 * c.charCodeAt(0) + i, i === 2 ? 0.05 : 0.2);
+      texts[id] = words[c as keyof typeof words];
       catalog[id] = { category: `Shop > ${c.toUpperCase()}`, tags: [`t${i}`, ...(c === 'a' && i <= 2 ? ['pair-a'] : [])] };
     }
   }
-  const v1 = spec(orgId, { namespace: ns, dims: DIMS, model: 'test-16' });
+  const v1 = spec(orgId, { namespace: ns, dims: DIMS, model: 'test-16', textSearchConfig: 'simple' });
   let db: Db;
   const k = 3;
   const IDEAL3 = 1 + INV_LOG2_3 + 0.5; // ideal DCG@3 with three relevant items
@@ -160,8 +167,9 @@ describe('the runner on a tiny catalog with a known winner', () => {
     db = await openDb({ home: await tempDir() });
     await migrate(db);
     await seed(db, v1, vectors);
+    await seedLexical(db, v1, texts);
     await seedCatalog(db, orgId, ns, catalog);
-    // v2 covers only categories A and B, as a version part-way through a rollout would.
+    // v2 covers only categories A and B, as a version part-way through a rollout would; no lexical index.
     await seed(db, { ...v1, version: 'v2' }, Object.fromEntries(Object.entries(vectors).filter(([id]) => !id.startsWith('c'))));
     // Another org with the same ids in one category: a leak would change every number below.
     const other = randomUUID();
@@ -173,52 +181,84 @@ describe('the runner on a tiny catalog with a known winner', () => {
   const row = (t: TaskResult | undefined, system: string) => t?.rows.find((r) => r.system === system);
   const task = (r: EvalReport, name: TaskResult['task']) => r.tasks.find((t) => t.task === name);
 
-  test('similar() modes: embedding alone, tags alone ranked by tag score then id', async () => {
-    const emb = await similar(db, { orgId, namespace: ns, itemId: 'a1', k, mode: 'embedding' });
-    assert.equal(emb.mode, 'embedding');
-    assert.equal(emb.candidates[0]!.item_id, 'a2');
-    assert.deepEqual(emb.candidates.map((c) => c.item_id).sort(), ['a2', 'a3', 'a4']);
-    assert.ok(emb.candidates.every((c) => c.source === 'embedding'));
-    const tags = await similar(db, { orgId, namespace: ns, itemId: 'a1', k, mode: 'tags' });
-    assert.equal(tags.mode, 'tags');
-    assert.deepEqual(tags.candidates.map((c) => [c.item_id, c.score, c.source]), [['a2', 0.6, 'tags'], ['b1', 0.45, 'tags'], ['c1', 0.45, 'tags']]);
-    assert.deepEqual((await similar(db, { orgId, namespace: ns, itemId: 'a3', k, mode: 'tags' })).candidates.map((c) => c.item_id), ['b3', 'c3']);
-  });
-
-  test('category agreement: embeddings beat tags by the hand-computed margin; the blend in between', async () => {
-    const r = await runEval({ db, orgId, namespace: ns, versions: ['v1'], blend: true, k });
-    assert.deepEqual(r.systems.map((s) => [s.id, s.kind]), [['v1', 'embedding'], ['v1+tags', 'blend'], ['tags', 'tags']]);
+  test('category agreement: dense, lexical and fused side by side with tags by the hand-computed margins', async () => {
+    const r = await runEval({ db, orgId, namespace: ns, versions: ['v1'], k });
+    assert.deepEqual(r.systems.map((s) => [s.id, s.kind]), [['v1/fused', 'fused'], ['v1/dense', 'dense'], ['v1/lexical', 'lexical'], ['tags', 'tags']]);
+    assert.deepEqual(r.systems[0]!.fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 });
     assert.deepEqual(r.corpus, { catalog_items: 12, items: 12, query_items: 12, sample: null });
     const cat = task(r, 'category')!;
     assert.equal(cat.queries, 12);
-    close(row(cat, 'v1')!.metrics.precision_at_k, 1, 'v1 P@3');
-    close(row(cat, 'v1')!.metrics.ndcg_at_k, 1, 'v1 nDCG@3');
-    // Tags: a1 and a2 find one relevant item at rank 1; the ten others none.
+    for (const system of ['v1/fused', 'v1/dense', 'v1/lexical']) {
+      close(row(cat, system)!.metrics.precision_at_k, 1, `${system} P@3`);
+      close(row(cat, system)!.metrics.ndcg_at_k, 1, `${system} nDCG@3`);
+    }
+    // Tags: a1 and a2 find one relevant item, at rank 3; the ten others none.
     close(row(cat, 'tags')!.metrics.precision_at_k, (2 * (1 / 3)) / 12, 'tags P@3');
-    close(row(cat, 'tags')!.metrics.ndcg_at_k, (2 * (1 / IDEAL3)) / 12, 'tags nDCG@3');
-    // Lists shorter than k: a3, a4 and every b and c (two tag candidates each).
+    close(row(cat, 'tags')!.metrics.ndcg_at_k, (2 * (0.5 / IDEAL3)) / 12, 'tags nDCG@3');
+    // Lists shorter than k: every item but a1 and a2 has two tag candidates.
     assert.equal(row(cat, 'tags')!.short_lists, 10);
-    // The blend (fewer than 3 tags: fill mode): tags lead, embeddings fill. a1, a2: relevant at rank 1;
-    // the others: two wrong tag candidates, then the nearest item of their own category at rank 3.
-    close(row(cat, 'v1+tags')!.metrics.precision_at_k, 1 / 3, 'blend P@3');
-    close(row(cat, 'v1+tags')!.metrics.ndcg_at_k, (2 * (1 / IDEAL3) + 10 * (0.5 / IDEAL3)) / 12, 'blend nDCG@3');
-    const lift = cat.comparisons.find((c) => c.system === 'v1' && c.baseline === 'tags' && c.metric === 'precision_at_k')!;
+    const lift = cat.comparisons.find((c) => c.system === 'v1/fused' && c.baseline === 'tags' && c.metric === 'precision_at_k')!;
     close(lift.absolute, 1 - 1 / 18, 'lift');
     close(lift.relative, (1 - 1 / 18) / (1 / 18), 'relative lift');
     assert.deepEqual([lift.wins, lift.losses, lift.ties], [12, 0, 0]);
     assert.ok(lift.ci95![0] > 0, 'the interval excludes 0');
+    // The served system is compared with each of its own signals too.
+    assert.deepEqual(
+      cat.comparisons.filter((c) => c.metric === 'precision_at_k').map((c) => `${c.system} vs ${c.baseline}`),
+      ['v1/fused vs v1/dense', 'v1/fused vs v1/lexical', 'v1/fused vs tags'],
+    );
+    // The template names {category}, the label scored here: a label leak, said before any number.
+    assert.ok(r.notes.some((n) => /^label leak: the prompt template of v1 includes \{category\}/.test(n)), r.notes.join('\n'));
   });
 
-  test('a version that covers part of the catalog: every system ranks only the common corpus', async () => {
+  test('a version that covers part of the catalog: every system ranks only the common corpus; no lexical index is a note', async () => {
     const r = await runEval({ db, orgId, namespace: ns, versions: ['v1', 'v2'], k });
     assert.deepEqual(r.corpus, { catalog_items: 12, items: 8, query_items: 8, sample: null });
+    assert.deepEqual(r.systems.map((s) => s.id), ['v1/fused', 'v1/dense', 'v1/lexical', 'v2/fused', 'v2/dense', 'tags']);
+    assert.ok(r.notes.some((n) => /^version v2 has no lexical index/.test(n)));
     const cat = task(r, 'category')!;
-    close(row(cat, 'v1')!.metrics.precision_at_k, 1, 'v1 P@3 on A and B');
-    close(row(cat, 'v2')!.metrics.precision_at_k, 1, 'v2 P@3');
-    // c1 is cut from a1's tag list (a2, b1), so still one relevant of three; everything else 0.
+    close(row(cat, 'v1/dense')!.metrics.precision_at_k, 1, 'v1 P@3 on A and B');
+    close(row(cat, 'v2/dense')!.metrics.precision_at_k, 1, 'v2 P@3');
+    // c1 is cut from a1's tag list (b1, a2), so still one relevant of three; everything else 0.
     close(row(cat, 'tags')!.metrics.precision_at_k, (2 * (1 / 3)) / 8, 'tags P@3 on A and B');
-    const v2v1 = cat.comparisons.find((c) => c.system === 'v2' && c.baseline === 'v1' && c.metric === 'precision_at_k')!;
+    const v2v1 = cat.comparisons.find((c) => c.system === 'v2/dense' && c.baseline === 'v1/dense' && c.metric === 'precision_at_k')!;
     assert.deepEqual([v2v1.absolute, v2v1.ties], [0, 8]);
+  });
+
+  test('a catalog without tags: no tag retriever row and no lift over it, but a note', async () => {
+    const bare = randomUUID();
+    const s = spec(bare, { namespace: ns, dims: DIMS, model: 'test-16', promptTemplate: 'Product: {title}' });
+    await seed(db, s, vectors);
+    await seedCatalog(db, bare, ns, Object.fromEntries(Object.entries(catalog).map(([id, c]) => [id, { category: c.category }])));
+    const r = await runEval({ db, orgId: bare, namespace: ns, k });
+    assert.ok(!r.systems.some((s) => s.kind === 'tags'));
+    assert.ok(r.notes.some((n) => /^no catalog item has tags: the tag retriever is left out/.test(n)), r.notes.join('\n'));
+    assert.ok(!r.notes.some((n) => n.startsWith('label leak')), 'this template leaves the category out');
+    assert.ok(!task(r, 'category')!.comparisons.some((c) => c.baseline === 'tags'));
+  });
+
+  test('--tune: chosen on half the queries, reported on the other half, scored exactly as similar() serves', async () => {
+    const fusion = { dense: 1, lexical: 0, tags: 1, rrfK: 60 };
+    const r = await runEval({ db, orgId, namespace: ns, versions: ['v1'], k, tune: true, retrieve: { fusion } });
+    const t = r.tune!;
+    assert.equal(t.queries.tune + t.queries.held_out, 12);
+    assert.ok(t.queries.tune > 0 && t.queries.held_out > 0);
+    assert.deepEqual(t.current, fusion);
+    assert.deepEqual(t.held_out.map((h) => h.system), ['tuned', 'current', 'dense', 'lexical', 'tags']);
+    assert.deepEqual(t.config, { retrieve: { namespaces: { [ns]: { fusion: t.best } } } });
+    // What `current` scores on the held-out half is what similar() serves with it there.
+    const heldOut = Object.keys(vectors).filter((id) => sampleBucket(orgId, id) >= SAMPLE_BUCKETS / 2);
+    let sum = 0;
+    for (const id of heldOut) {
+      const served = await similar(db, { orgId, namespace: ns, itemId: id, k, fusion });
+      const relevant = binaryGrades(Object.keys(vectors).filter((x) => x !== id && x[0] === id[0]));
+      sum += precisionAtK(served.candidates.map((c) => c.item_id), relevant, k);
+    }
+    close(t.held_out.find((h) => h.system === 'current')!.precision_at_k, sum / heldOut.length, 'current on the held-out half');
+    // Dense and lexical are each perfect here; the tuned setting cannot do worse than them where it was chosen.
+    close(t.best_on_tune, 1, 'best on the tuning half');
+    close(t.held_out.find((h) => h.system === 'tuned')!.precision_at_k, 1, 'tuned on the held-out half');
+    await assert.rejects(runEval({ db, orgId, namespace: ns, k, tune: true, category: false, judgements: parseJudgements('{"query": "q", "item_id": "a1"}', 'j.jsonl', 'jsonl') }), /--tune tunes on the category task/);
   });
 
   test('--sample: a deterministic subset of query items', async () => {
@@ -226,6 +266,7 @@ describe('the runner on a tiny catalog with a known winner', () => {
     const b = await runEval({ db, orgId, namespace: ns, sample: 5, k, tags: false });
     assert.equal(a.corpus.query_items, 5);
     assert.equal(task(a, 'category')!.queries, 5);
+    assert.ok(!a.systems.some((s) => s.kind === 'tags'));
     assert.deepEqual(a.tasks[0]!.rows.map((x) => x.metrics), b.tasks[0]!.rows.map((x) => x.metrics));
     await assert.rejects(runEval({ db, orgId, namespace: ns, sample: 0 }), /sample must be a positive integer/);
     await assert.rejects(runEval({ db, orgId, namespace: ns, versions: ['v9'] }), /version "v9" does not exist/);
@@ -234,7 +275,7 @@ describe('the runner on a tiny catalog with a known winner', () => {
   test('judgements: item→item through similar, text through search with the version\'s model; tags cannot answer text', async () => {
     const judged = parseJudgements(
       [
-        // a1's embedding list starts with a2 (grade 1); b1 (grade 2) is only in the tag list, at rank 2 after a2.
+        // a1's dense list starts with a2 (grade 1); b1 (grade 2) leads the tag list, a2 is third there.
         '{"query_item_id": "a1", "item_id": "b1", "grade": 2}',
         '{"query_item_id": "a1", "item_id": "a2", "grade": 1}',
         '{"query_item_id": "a1", "item_id": "gone", "grade": 2}',
@@ -269,24 +310,25 @@ describe('the runner on a tiny catalog with a known winner', () => {
     assert.equal(items.queries, 1);
     assert.deepEqual(items.skipped, { no_relevant: 0, query_outside_corpus: 1 });
     assert.equal(items.judged_items_outside_corpus, 1);
-    // v1: [a2, a3|a4, …]: recall 1/2, MRR 1, nDCG = 1 / (3 + 1/log2(3)).
-    close(row(items, 'v1')!.metrics.recall_at_k, 1 / 2, 'v1 recall');
-    close(row(items, 'v1')!.metrics.mrr, 1, 'v1 MRR');
-    close(row(items, 'v1')!.metrics.ndcg_at_k, 1 / (3 + INV_LOG2_3), 'v1 nDCG');
-    // tags: [a2, b1, c1]: both found; nDCG = (1 + 3/log2(3)) / (3 + 1/log2(3)).
+    // v1/dense: [a2, a3|a4, …]: recall 1/2, MRR 1, nDCG = 1 / (3 + 1/log2(3)).
+    close(row(items, 'v1/dense')!.metrics.recall_at_k, 1 / 2, 'dense recall');
+    close(row(items, 'v1/dense')!.metrics.mrr, 1, 'dense MRR');
+    close(row(items, 'v1/dense')!.metrics.ndcg_at_k, 1 / (3 + INV_LOG2_3), 'dense nDCG');
+    // tags: [b1, c1, a2]: both found; DCG = 3 + 1/2, ideal 3 + 1/log2(3).
     close(row(items, 'tags')!.metrics.recall_at_k, 1, 'tags recall');
-    close(row(items, 'tags')!.metrics.ndcg_at_k, (1 + 3 * INV_LOG2_3) / (3 + INV_LOG2_3), 'tags nDCG');
-    close(row(items, 'tags')!.metrics.ndcg_at_k, 0.7967075809905066, 'tags nDCG, as a number');
+    close(row(items, 'tags')!.metrics.ndcg_at_k, 3.5 / (3 + INV_LOG2_3), 'tags nDCG');
+    close(row(items, 'tags')!.metrics.ndcg_at_k, 0.9639404333166532, 'tags nDCG, as a number');
 
     const text = task(r, 'text_judgements')!;
     assert.equal(text.queries, 1);
     assert.equal(text.skipped.no_relevant, 1);
-    // search(centroid A) → a1 (2), a2 (2), then a3 or a4 (1): the ideal order.
-    close(row(text, 'v1')!.metrics.recall_at_k, 3 / 4, 'text recall@3');
-    close(row(text, 'v1')!.metrics.mrr, 1, 'text MRR');
-    close(row(text, 'v1')!.metrics.ndcg_at_k, 1, 'text nDCG@3');
+    // search(centroid A) → a1 (2), a2 (2), then a3 or a4 (1): the ideal order; no word of the query is in the catalog.
+    for (const system of ['v1/dense', 'v1/fused']) {
+      close(row(text, system)!.metrics.recall_at_k, 3 / 4, `${system} text recall@3`);
+      close(row(text, system)!.metrics.ndcg_at_k, 1, `${system} text nDCG@3`);
+    }
+    close(row(text, 'v1/lexical')!.metrics.recall_at_k, 0, 'lexical finds none of the words');
     assert.deepEqual(row(text, 'tags')!.metrics, { recall_at_k: null, mrr: null, ndcg_at_k: null });
-    assert.equal(text.comparisons.length, 0);
     assert.equal(closed, 1, 'the provider is closed after use');
   });
 });
@@ -322,9 +364,10 @@ describe('itemvec eval (the command)', () => {
       const r = await itemvec(['eval', ...flags, '--k', '3', '--judgements', judged, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout);
-      assert.deepEqual(Object.keys(report).sort(), ['corpus', 'judgements_file', 'k', 'namespace', 'org_id', 'systems', 'tasks', 'wall_s']);
-      assert.deepEqual(report.systems.map((s: { id: string }) => s.id), ['v1', 'tags']);
-      assert.deepEqual(report.systems[0], { id: 'v1', kind: 'embedding', version: 'v1', provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
+      assert.deepEqual(Object.keys(report).sort(), ['corpus', 'judgements_file', 'k', 'namespace', 'notes', 'org_id', 'systems', 'tasks', 'tune', 'wall_s']);
+      assert.deepEqual(report.systems.map((s: { id: string }) => s.id), ['v1/fused', 'v1/dense', 'v1/lexical', 'tags']);
+      assert.deepEqual(report.systems[1], { id: 'v1/dense', kind: 'dense', version: 'v1', provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
+      assert.deepEqual(report.systems[0].fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 });
       assert.equal(report.corpus.items, 16);
       assert.deepEqual(report.tasks.map((t: TaskResult) => [t.task, t.queries, t.metrics]), [
         ['category', 16, ['precision_at_k', 'ndcg_at_k']],
@@ -332,19 +375,28 @@ describe('itemvec eval (the command)', () => {
         ['text_judgements', 1, ['recall_at_k', 'mrr', 'ndcg_at_k']],
       ]);
       for (const t of report.tasks as TaskResult[]) {
-        assert.deepEqual(t.rows.map((x) => x.system), ['v1', 'tags']);
+        assert.deepEqual(t.rows.map((x) => x.system), ['v1/fused', 'v1/dense', 'v1/lexical', 'tags']);
         for (const m of t.metrics) {
           const v = t.rows[0]!.metrics[m];
           assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${t.task} ${m}: ${v}`);
         }
       }
-      assert.equal(report.tasks[2].rows[1].metrics.recall_at_k, null, 'tags-only cannot answer text: null in JSON, n/a in text');
+      assert.equal(report.tasks[2].rows[3].metrics.recall_at_k, null, 'tags-only cannot answer text: null in JSON, n/a in text');
 
-      const text = await itemvec(['eval', ...flags, '--k', '3', '--sample', '8']);
+      const tuneOut = path.join(home, 'fusion.json');
+      const text = await itemvec(['eval', ...flags, '--k', '3', '--sample', '8', '--tune', '--tune-out', tuneOut]);
       assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /note: label leak: the prompt template of v1 includes \{category\}/);
       assert.match(text.stdout, /category agreement .* 8 queries/);
-      assert.match(text.stdout, /system\s+precision@3\s+nDCG@3\s+vs tags precision@3/);
-      assert.match(text.stdout, /v1 vs tags, precision@3: [+−]\d\.\d{4}/);
+      assert.match(text.stdout, /system\s+precision@3\s+nDCG@3\s+short lists\s+ms\/query/);
+      assert.match(text.stdout, /v1\/fused vs tags, precision@3: [+−]\d\.\d{4}/);
+      assert.match(text.stdout, /--tune: \d+ fusion settings tried on \d+ queries; reported on the other \d+/);
+      // The file holds the winning setting in the config file's own shape: --config takes it as it is.
+      const written = JSON.parse(await readFile(tuneOut, 'utf8'));
+      assert.deepEqual(Object.keys(written.retrieve.namespaces.default.fusion).sort(), ['dense', 'lexical', 'rrfK', 'tags']);
+      const served = await itemvec(['similar', 'ev-0001', '--home', home, '--config', tuneOut, '--json']);
+      assert.equal(served.code, 0, served.stderr);
+      assert.deepEqual(JSON.parse(served.stdout).fusion, written.retrieve.namespaces.default.fusion);
 
       const bad = await writeJsonl(path.join(home, 'bad.jsonl'), ['{"query": "boots", "item_id": "ev-0001"}', '{"query": "boots", "item_id": "ev-0002", "grade": "high"}']);
       const failed = await itemvec(['eval', ...flags, '--judgements', bad]);

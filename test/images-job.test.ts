@@ -122,9 +122,9 @@ describe('image job', () => {
     const first = (await runEmbeddingJob({ config: config('imgs'), source: { kind: 'file', path: file }, db, imageProvider: provider, logger } as Parameters<typeof runEmbeddingJob>[0])) as ImageRunSummary;
     assert.equal(first.modality, 'image');
     assert.equal(first.items_seen, rows.length);
-    assert.equal(first.rejected, 1, 'the row without image_url is rejected at extract');
+    assert.equal(first.rejected, 0, 'a row without image_url is a valid item (its text can be embedded)');
     assert.equal(first.embedded, 6);
-    assert.equal(first.failed, bad.length);
+    assert.equal(first.failed, bad.length + 1, 'every bad image, and the item without one');
     assert.equal(first.images.fetched, 6 + 1, 'six good images and the truncated JPEG were downloaded');
     assert.deepEqual([first.provider, first.model, first.dims], ['mobilenet', 'nsfwjs-mobilenet_v2-flatten_1', 1280]);
     assert.equal(counts.images, 6);
@@ -143,7 +143,8 @@ describe('image job', () => {
     }
     assert.match(failures.find((f) => f.failure_key === 'bad-redirect-loopback')!.message, /localhost resolves to .* images\.allowHosts/);
     assert.match(failures.find((f) => f.failure_key === 'bad-metadata')!.message, /169\.254\.169\.254 is link-local/);
-    assert.deepEqual([failures.find((f) => f.failure_key === 'no-image')?.error_class, failures.find((f) => f.failure_key === 'no-image')?.field], ['ROW_REJECTED', 'image_url']);
+    const noImage = failures.find((f) => f.failure_key === 'no-image');
+    assert.deepEqual([noImage?.error_class, noImage?.stage, noImage?.message], ['NO_IMAGE_URL', 'transform', 'the item has no image_url: nothing to fetch']);
     assert.equal(server.hits.get('/img/green.webp')?.total, 1, 'the refused redirect never reached its target');
 
     // Stored per version: the image version records its own model and dims.
@@ -157,7 +158,7 @@ describe('image job', () => {
     const before = counts.calls;
     const second = await run('imgs', rows, provider);
     assert.equal(counts.calls, before, 'no model call');
-    assert.deepEqual([second.embedded, second.api_calls, second.skipped_unchanged, second.failed], [0, 0, 6, bad.length]);
+    assert.deepEqual([second.embedded, second.api_calls, second.skipped_unchanged, second.failed], [0, 0, 6, bad.length + 1]);
     assert.equal(second.images.not_modified, 5);
     assert.equal(second.images.same_bytes, 1, 'the server without validators sends the same bytes again');
     assert.equal(server.hits.get('/img/red-stripes.jpg')?.notModified, 1);

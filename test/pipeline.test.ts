@@ -17,7 +17,9 @@ import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
+import { lexicalSearch } from '../src/store/lexical.js';
 import { migrate } from '../src/store/migrations.js';
+import type { ConfigInput } from '../src/config.js';
 import { startOpenAIServer } from './support/openai-server.js';
 import { startS3Server, S3RVER_CREDENTIALS } from './support/s3-server.js';
 import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
@@ -39,10 +41,10 @@ after(async () => {
 });
 
 /** Run the job on `items` in `namespace`, sharing this file's database and model. */
-async function run(namespace: string, items: unknown[], extra: { provider?: EmbeddingProvider; objectsDir?: string } = {}) {
+async function run(namespace: string, items: unknown[], extra: { provider?: EmbeddingProvider; objectsDir?: string; config?: ConfigInput } = {}) {
   const dir = await tempDir();
   const file = await writeJsonl(path.join(dir, 'catalog.jsonl'), items);
-  const config = testConfig(home, { namespace, objects: { url: extra.objectsDir ?? path.join(home, 'objects') } });
+  const config = testConfig(home, { ...extra.config, namespace, objects: { url: extra.objectsDir ?? path.join(home, 'objects') } });
   return runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, provider: extra.provider ?? local, logger });
 }
 
@@ -88,6 +90,81 @@ describe('change detection', () => {
     const [row] = await db.query<{ tags: string[] }>("SELECT tags FROM catalog_items WHERE namespace = 'cd' AND item_id = $1", [edited[7]!.item_id]);
     assert.deepEqual(row?.tags, ['changed-tag']);
     assert.equal(await countItemVectors(db, key('cd')), 24);
+  });
+});
+
+describe('lexical index', () => {
+  const bm25 = { k1: 1.2, b: 0.75, maxPostings: 10_000 };
+  const scope = (namespace: string) => ({ orgId: testConfig(home).orgId, namespace, version: 'v1', textSearchConfig: 'english' });
+  /** Items whose lexical document is missing or was written from another prompt than their vector's. */
+  const outOfStep = (namespace: string) =>
+    db.query<{ item_id: string }>(
+      `SELECT e.item_id FROM item_embeddings e
+       LEFT JOIN lexical_documents l ON l.org_id = e.org_id AND l.namespace = e.namespace AND l.version = e.version AND l.item_id = e.item_id
+       WHERE e.namespace = $1 AND (l.metadata_hash IS DISTINCT FROM e.metadata_hash)
+       UNION ALL
+       SELECT l.item_id FROM lexical_documents l WHERE l.namespace = $1
+         AND NOT EXISTS (SELECT 1 FROM item_embeddings e WHERE e.org_id = l.org_id AND e.namespace = l.namespace AND e.version = l.version AND e.item_id = l.item_id)`,
+      [namespace],
+    );
+
+  test('every embedded item is indexed from the same prompt; an edit moves its words with its vector, in one transaction', async () => {
+    const items = sampleItems(12, 'lx');
+    await run('lx', items);
+    assert.deepEqual(await outOfStep('lx'), []);
+    const hits = await lexicalSearch(db, scope('lx'), { text: 'espresso steam wand' }, bm25, 3);
+    assert.ok(hits.length === 3 && hits.every((h) => items.find((i) => i.item_id === h.item_id)!.category === 'Kitchen > Espresso Machines'), JSON.stringify(hits));
+
+    const edited = structuredClone(items);
+    edited[0]!.description = 'A kayak paddle in carbon fibre.';
+    const second = await run('lx', edited);
+    assert.deepEqual([second.embedded, second.api_calls, second.lexical_indexed], [1, 1, 0]);
+    assert.deepEqual(await outOfStep('lx'), []);
+    assert.deepEqual((await lexicalSearch(db, scope('lx'), { text: 'kayak paddle' }, bm25, 5)).map((h) => h.item_id), ['lx-0001']);
+    const [terms] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM lexical_postings WHERE namespace = 'lx' AND item_id = 'lx-0001' AND lexeme = 'waterproof'");
+    assert.equal(terms!.n, 0, 'the old description\'s words are gone');
+
+    // A failing load loses the vector and the words together: nothing half-written.
+    edited[1]!.description = 'A tandem bicycle with a wicker basket.';
+    await db.exec('ALTER TABLE lexical_corpus RENAME TO lexical_corpus_away');
+    try {
+      await assert.rejects(run('lx', edited), /lexical_corpus/);
+    } finally {
+      await db.exec('ALTER TABLE lexical_corpus_away RENAME TO lexical_corpus');
+    }
+    assert.deepEqual(await outOfStep('lx'), []);
+    assert.deepEqual(await lexicalSearch(db, scope('lx'), { text: 'tandem bicycle' }, bm25, 5), []);
+    const retried = await run('lx', edited);
+    assert.deepEqual([retried.embedded, retried.api_calls], [1, 1]);
+    assert.deepEqual((await lexicalSearch(db, scope('lx'), { text: 'tandem bicycle' }, bm25, 5)).map((h) => h.item_id), ['lx-0002']);
+  });
+
+  test('a version without a lexical index (loaded before it existed) is indexed by the next run, with zero model calls', async () => {
+    const items = sampleItems(8, 'lb');
+    await run('lb', items);
+    for (const table of ['lexical_postings', 'lexical_documents', 'lexical_terms', 'lexical_corpus']) await db.query(`DELETE FROM ${table} WHERE namespace = 'lb'`);
+    const backfill = await run('lb', items);
+    assert.deepEqual([backfill.embedded, backfill.api_calls, backfill.skipped_unchanged, backfill.lexical_indexed], [0, 0, 8, 8]);
+    assert.deepEqual(await outOfStep('lb'), []);
+    const again = await run('lb', items);
+    assert.deepEqual([again.api_calls, again.lexical_indexed], [0, 0]);
+  });
+
+  test('a row with no text for the template, or with too many tokens, fails alone with a clear dead letter', async () => {
+    const items: unknown[] = [
+      { item_id: 'tx-1', title: 'Analog Watch for Women', brand: 'Timex' },
+      { item_id: 'tx-2', title: '   ', description: 'Only a description: the template reads the title and brand' },
+      { item_id: 'tx-3', title: `Watch ${'with a very long name '.repeat(40)}`, brand: 'Casio' },
+      { item_id: 'tx-4', title: 'Leather Strap Watch' },
+    ];
+    const summary = await run('tx', items, { config: { prompt: { template: 'Product: {title}\nBrand: {brand}' }, run: { maxItemTokens: 100 } } });
+    assert.deepEqual([summary.embedded, summary.failed, summary.rejected], [2, 2, 0]);
+    const failures = new Map((await listFailures(db, { orgId: testConfig(home).orgId, namespace: 'tx' })).map((f) => [f.item_id, f]));
+    assert.equal(failures.get('tx-2')?.error_class, 'EMPTY_TEXT');
+    assert.match(failures.get('tx-2')!.message, /no text to embed: every field the prompt template uses is empty \(\{title\} \{brand\}\)/);
+    assert.equal(failures.get('tx-3')?.error_class, 'TEXT_TOO_LONG');
+    assert.match(failures.get('tx-3')!.message, /the prompt has \d+ tokens, above run.maxItemTokens \(100; ITEMVEC_MAX_ITEM_TOKENS\)/);
+    assert.deepEqual((await lexicalSearch(db, scope('tx'), { text: 'watch' }, bm25, 5)).map((h) => h.item_id).sort(), ['tx-1', 'tx-4']);
   });
 });
 

@@ -12,13 +12,14 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { similar } from '../src/retrieve/similar.js';
+import { lexicalSearch } from '../src/store/lexical.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, vectorIndexShape } from '../src/store/versions.js';
 import { tempDir } from './support/fixtures.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
 import { nearVector, randomVector } from './support/random.js';
-import { seed, spec } from './support/seed.js';
+import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const doc = readFileSync(path.join(root, 'docs/retriever-sql.md'), 'utf8');
@@ -54,8 +55,17 @@ before(async () => {
   const itemsA: Record<string, Float32Array> = { q };
   for (let i = 0; i < 24; i++) itemsA[`n${i}`] = nearVector(q, 10 + i, 0.3 + i * 0.1);
   await seed(db, versionSpec, itemsA);
-  // Org B: the same query id and a perfect twin of A's query vector, in the same index.
-  await seed(db, spec(orgB, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' }), { q, 'b-twin': q, n0: q });
+  // Words and tags that disagree with the vectors, so the three lists differ and the fusion matters.
+  const words = ['alpine', 'leather', 'boots', 'waterproof', 'trail', 'wool', 'socks', 'tent'];
+  const texts: Record<string, string> = { q: 'Alpine leather boots, waterproof' };
+  for (let i = 0; i < 24; i++) texts[`n${i}`] = `${words[(i * 5) % 8]} ${words[(i * 3 + 1) % 8]} ${words[i % 8]} item ${i}`;
+  await seedLexical(db, versionSpec, texts);
+  await seedCatalog(db, orgA, 'default', Object.fromEntries(Object.keys(texts).map((id, i) => [id, { tags: id === 'q' ? ['a', 'b', 'c'] : [['a', 'b', 'c', 'd'][i % 4]!, ...(i % 3 ? ['b'] : [])] }])));
+  // Org B: the same query id and a perfect twin of A's query vector, text and tags, in the same index.
+  const specB = spec(orgB, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' });
+  await seed(db, specB, { q, 'b-twin': q, n0: q });
+  await seedLexical(db, specB, { q: texts.q!, 'b-twin': texts.q!, n0: texts.q! });
+  await seedCatalog(db, orgB, 'default', { q: { tags: ['a', 'b', 'c'] }, 'b-twin': { tags: ['a', 'b', 'c'] } });
   await ensureVectorIndex(db, versionSpec);
 });
 after(async () => {
@@ -63,14 +73,14 @@ after(async () => {
   await server?.close();
 });
 
-test('the page has the three documented statements', () => {
-  assert.deepEqual([...blocks.keys()], ['resolve-version', 'similar-items', 'score-candidates']);
+test('the page has the six documented statements', () => {
+  assert.deepEqual([...blocks.keys()], ['resolve-version', 'similar-items', 'score-candidates', 'lexical-similar', 'lexical-search', 'similar-fused']);
 });
 
 test('resolve-version: the requested or blended version, else the active one, with its dims', async () => {
   const [sql] = block('resolve-version');
-  assert.deepEqual(await db.query(sql!, [orgA, 'default', null]), [{ version: 'v1', dims: DIMS }]);
-  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v1']), [{ version: 'v1', dims: DIMS }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', null]), [{ version: 'v1', dims: DIMS, text_search_config: 'english' }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v1']), [{ version: 'v1', dims: DIMS, text_search_config: 'english' }]);
   assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v9']), [], 'an unknown version gives no row');
   assert.deepEqual(await db.query(sql!, [randomUUID(), 'default', null]), [], 'another org has no version');
 });
@@ -84,7 +94,7 @@ test('similar-items returns what the library returns, through the partial index,
     for (const s of settings) await tx.exec(s);
     return tx.query<{ item_id: string; score: number }>(select, [orgA, 'q', 10]);
   });
-  const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10 });
+  const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10, mode: 'dense' });
   assert.deepEqual(rows.map((r) => r.item_id), library.candidates.map((c) => c.item_id));
   rows.forEach((r, i) => assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`));
   assert.ok(!rows.some((r) => r.item_id === 'b-twin'), "org B's twin of the query never appears");
@@ -106,7 +116,40 @@ test('similar-items returns what the library returns, through the partial index,
 test('score-candidates gives each candidate with a vector its cosine to the query item, in the org', async () => {
   const [sql] = block('score-candidates');
   const rows = await db.query<{ item_id: string; score: number }>(sql!, [orgA, 'q', ['n3', 'n7', 'b-twin', 'missing']]);
-  const library = new Map((await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 30 })).candidates.map((c) => [c.item_id, c.embedding_score]));
+  const library = new Map((await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 30 })).candidates.map((c) => [c.item_id, c.dense_score]));
   assert.deepEqual(rows.map((r) => r.item_id).sort(), ['n3', 'n7']);
   for (const r of rows) assert.ok(Math.abs(Number(r.score) - library.get(r.item_id)!) < 1e-6, `${r.item_id}: ${r.score} vs ${library.get(r.item_id)}`);
+});
+
+const scope = { orgId: orgA, namespace: 'default', version: 'v1', textSearchConfig: 'english' };
+const bm25 = { k1: 1.2, b: 0.75, maxPostings: 10_000 };
+const sameScores = (rows: Array<{ item_id: string; score: number }>, expected: Array<{ item_id: string; score: number }>) => {
+  assert.deepEqual(rows.map((r) => r.item_id), expected.map((e) => e.item_id));
+  rows.forEach((r, i) => assert.ok(Math.abs(Number(r.score) - expected[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${expected[i]!.score}`));
+};
+
+test('lexical-similar and lexical-search return what the library returns, for one org only', async () => {
+  const [bySimilar] = block('lexical-similar');
+  const rows = await db.query<{ item_id: string; score: number }>(bySimilar!, [orgA, 'q', 10]);
+  assert.ok(rows.length === 10);
+  sameScores(rows, await lexicalSearch(db, scope, { itemId: 'q' }, bm25, 10));
+  assert.ok(!rows.some((r) => r.item_id === 'b-twin'));
+  const [bySearch] = block('lexical-search');
+  const found = await db.query<{ item_id: string; score: number }>(bySearch!, [orgA, 'waterproof alpine boot', 10]);
+  assert.ok(found.length > 0);
+  sameScores(found, await lexicalSearch(db, scope, { text: 'waterproof alpine boot' }, bm25, 10));
+});
+
+test('similar-fused is what itemvec similar serves: the same items, the same fused scores', async () => {
+  const statements = block('similar-fused');
+  const rows = await db.transaction(async (tx) => {
+    for (const s of statements.slice(0, -1)) await tx.exec(s);
+    return tx.query<{ item_id: string; score: number }>(statements.at(-1)!, [orgA, 'q', 10]);
+  });
+  const served = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10 });
+  assert.deepEqual(served.fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 }, 'the page carries the default weights');
+  sameScores(rows, served.candidates);
+  // All three signals are at work here, so the statement is tested on each of them.
+  for (const signal of ['dense', 'lexical', 'tags'] as const) assert.ok(served.candidates.some((c) => c.ranks[signal] !== null), signal);
+  assert.ok(!rows.some((r) => r.item_id === 'b-twin'));
 });

@@ -1,22 +1,24 @@
 /**
- * The retrievers as a library, on PGlite with pgvector: tag candidates, blending, the embedding
- * fill, version precedence, tenant isolation, and filtered ANN that still returns k rows when the
- * index is crowded with other orgs' vectors. Expected scores are computed here from the documented
- * formulas (README, "How scores are computed"), independently of the SQL that produces them.
+ * The retrievers as a library, on PGlite with pgvector: dense, lexical and tag candidates fused by
+ * weighted reciprocal rank, each signal alone, part scores on every candidate, version precedence,
+ * tenant isolation, and filtered ANN that still returns k rows when the index is crowded with other
+ * orgs' vectors. Expected rankings and scores are computed here from the documented formulas
+ * (cosine, BM25, Jaccard, RRF), independently of the SQL that produces them.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { NotFoundError } from '../src/errors.js';
-import { combine } from '../src/retrieve/blend.js';
-import { similar, type Candidate } from '../src/retrieve/similar.js';
+import { competitionRanks, fuse, type FusionSettings } from '../src/retrieve/fusion.js';
+import { search, similar, type Candidate } from '../src/retrieve/similar.js';
 import { parseBlendEmbeddingVersion } from '../src/retrieve/version.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, vectorIndexShape } from '../src/store/versions.js';
+import { BM25, bm25 } from './support/bm25.js';
 import { tempDir } from './support/fixtures.js';
 import { cosine, nearVector, randomVector } from './support/random.js';
-import { seed, seedCatalog, spec } from './support/seed.js';
+import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
 
 let db: Db;
 before(async () => {
@@ -27,25 +29,29 @@ after(() => db?.close());
 
 const DIMS = 32;
 
-/** The documented tag score, written independently of src/retrieve/tags.ts. */
-function tagScore(q: { tags: string[]; category: string; brand: string }, c: { tags: string[]; category: string; brand: string }): number {
-  const a = new Set(q.tags);
-  const b = new Set(c.tags);
-  const inter = [...a].filter((t) => b.has(t)).length;
-  const union = new Set([...a, ...b]).size;
-  return 0.6 * (union === 0 ? 0 : inter / union) + 0.25 * Number(q.category === c.category) + 0.15 * Number(q.brand === c.brand);
+/** Jaccard overlap of two tag lists, as documented in src/retrieve/tags.ts. */
+function jaccard(a: string[], b: string[]): number {
+  const x = new Set(a);
+  const y = new Set(b);
+  const union = new Set([...x, ...y]).size;
+  return union === 0 ? 0 : [...x].filter((t) => y.has(t)).length / union;
 }
 
 const ids = (cs: Candidate[]) => cs.map((c) => c.item_id);
-const close = (actual: number | null, expected: number, what: string, tolerance = 1e-5) =>
-  assert.ok(actual !== null && Math.abs(actual - expected) < tolerance, `${what}: ${actual} vs ${expected}`);
+const close = (actual: number | null | undefined, expected: number, what: string, tolerance = 1e-5) =>
+  assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) < tolerance, `${what}: ${actual} vs ${expected}`);
 
-describe('tags and embeddings', () => {
+/** A ranked list from scores, best first, ties by id: what each retriever returns. */
+const ranked = (scores: Map<string, number>, depth: number) =>
+  [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, depth).map(([item_id, score]) => ({ item_id, score }));
+
+describe('fusion of dense, lexical and tag evidence', () => {
   const orgId = randomUUID();
   const ns = 'shop';
+  const s = spec(orgId, { namespace: ns, dims: DIMS, model: 'test-32', textSearchConfig: 'simple' });
   const base = randomVector(1, DIMS);
-  // q has four tags. t1/t3 share all of them (t3 nearer in vector space), m1 half, t2 one;
-  // e1/e2 are close in vector space but share no tag (e2 is not in the catalog at all).
+  // q: near in vector space are e1 (no shared word or tag), z, e2 (not in the catalog); t1 shares every
+  // tag and is far away; w1/w2 share q's rare words; f0…f15 are filler.
   const vectors: Record<string, Float32Array> = {
     q: base,
     e1: nearVector(base, 2, 0.2),
@@ -53,114 +59,148 @@ describe('tags and embeddings', () => {
     m1: nearVector(base, 4, 0.8),
     t1: randomVector(5, DIMS),
     t3: nearVector(base, 6, 1.5),
-    t2: randomVector(7, DIMS),
-    z: nearVector(base, 8, 0.3),
+    w1: randomVector(7, DIMS),
+    w2: nearVector(base, 8, 1.2),
+    z: nearVector(base, 9, 0.3),
   };
   for (let i = 0; i < 16; i++) vectors[`f${i}`] = randomVector(100 + i, DIMS);
-  const profiles: Record<string, { tags: string[]; category: string; brand: string }> = {
-    q: { tags: ['a', 'b', 'c', 'd'], category: 'Boots', brand: 'Acme' },
-    e1: { tags: [], category: 'Boots', brand: 'Other' },
-    m1: { tags: ['a', 'b'], category: 'Boots', brand: 'Acme' },
-    t1: { tags: ['a', 'b', 'c', 'd'], category: 'Boots', brand: 'Acme' },
-    t3: { tags: ['d', 'c', 'b', 'a'], category: 'Boots', brand: 'Acme' },
-    t2: { tags: ['a'], category: 'Shoes', brand: 'Acme' },
-    z: { tags: [], category: 'Boots', brand: 'Acme' },
-    // In the catalog, not embedded yet.
-    c0: { tags: ['a', 'b', 'c'], category: 'Boots', brand: 'Acme' },
+  const texts: Record<string, string> = {
+    q: 'alpine leather hiking boot',
+    e1: 'espresso machine',
+    e2: 'milk frother',
+    m1: 'leather belt',
+    t1: 'garden hose',
+    t3: 'trail running shoe',
+    w1: 'alpine hiking boot',
+    w2: 'alpine leather jacket',
+    z: 'wool sock',
+    ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`f${i}`, `filler product number ${i}`])),
   };
+  const tags: Record<string, string[]> = { q: ['a', 'b', 'c', 'd'], e1: [], m1: ['a', 'b'], t1: ['a', 'b', 'c', 'd'], t3: ['d', 'c', 'b', 'a'], w1: ['x'], w2: ['a'], z: [], c0: ['a', 'b', 'c'] };
 
   before(async () => {
-    await seed(db, spec(orgId, { namespace: ns, dims: DIMS, model: 'test-32' }), vectors);
-    await ensureVectorIndex(db, spec(orgId, { namespace: ns, dims: DIMS, model: 'test-32' }));
-    await seedCatalog(db, orgId, ns, profiles);
-    // Another org uses the same ids and tags, plus a perfect twin of q: any leak would rank first.
+    await seed(db, s, vectors);
+    await ensureVectorIndex(db, s);
+    // c0 is in the catalog only (not embedded yet); e2 has a vector only.
+    await seedCatalog(db, orgId, ns, Object.fromEntries(Object.entries(tags).map(([id, t]) => [id, { tags: t }])));
+    await seedLexical(db, s, Object.fromEntries(Object.entries(texts).filter(([id]) => id !== 'e2')));
+    // Another org uses the same ids, texts and tags, plus perfect twins of q: any leak would rank first.
     const other = randomUUID();
-    await seed(db, spec(other, { namespace: ns, dims: DIMS, model: 'test-32' }), { q: base, 'p-twin': base, t1: base });
-    await seedCatalog(db, other, ns, { q: profiles.q!, 'p-twin': profiles.q!, 'p-tags': profiles.q!, t1: { tags: ['zzz'] } });
+    const so = spec(other, { namespace: ns, dims: DIMS, model: 'test-32', textSearchConfig: 'simple' });
+    await seed(db, so, { q: base, 'p-twin': base, t1: base });
+    await seedCatalog(db, other, ns, { q: { tags: tags.q! }, 'p-twin': { tags: tags.q! }, 'p-tags': { tags: tags.q! }, t1: { tags: ['zzz'] } });
+    await seedLexical(db, so, { q: texts.q!, 'p-twin': texts.q!, t1: texts.q! });
   });
 
-  /** Both scores of every item against q, from the fixtures. */
-  const truth = (queryId: string, query = profiles[queryId]!) =>
-    Object.keys({ ...vectors, ...profiles })
-      .filter((id) => id !== queryId)
-      .map((id) => ({
-        id,
-        embedding: vectors[id] && vectors[queryId] ? cosine(vectors[queryId]!, vectors[id]!) : null,
-        tags: profiles[id] ? tagScore(query, profiles[id]!) : null,
-      }));
+  /** The three signals' scores for every candidate of q, from the fixtures. */
+  const truth = () => {
+    const dense = new Map(Object.keys(vectors).filter((id) => id !== 'q').map((id) => [id, cosine(base, vectors[id]!)]));
+    const lexical = bm25(Object.fromEntries(Object.entries(texts).filter(([id]) => id !== 'e2')), texts.q!.split(' '));
+    lexical.delete('q');
+    const tag = new Map(Object.keys(tags).filter((id) => id !== 'q' && jaccard(tags.q!, tags[id]!) > 0).map((id) => [id, jaccard(tags.q!, tags[id]!)]));
+    return { dense, lexical, tag };
+  };
 
-  test('an item with enough tags blends: score = 0.7 · cosine + 0.3 · tag score', async () => {
-    const { mode, candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 6 });
-    assert.equal(mode, 'blend');
-    // A score the item lacks (no vector, not in the catalog) counts 0.
-    const expected = truth('q')
-      .map((t) => ({ ...t, score: 0.7 * (t.embedding ?? 0) + 0.3 * (t.tags ?? 0) }))
-      .sort((x, y) => y.score - x.score)
-      .slice(0, 6);
-    assert.deepEqual(ids(candidates), expected.map((e) => e.id));
-    candidates.forEach((c, i) => {
-      const e = expected[i]!;
-      assert.equal(c.source, 'blend');
-      close(c.score, e.score, `${c.item_id} blended`);
-      if (e.embedding === null) assert.equal(c.embedding_score, null, `${c.item_id} has no vector`);
-      else close(c.embedding_score, e.embedding, `${c.item_id} cosine`);
-      if (e.tags === null) assert.equal(c.tag_score, null, `${c.item_id} is not in the catalog`);
-      else close(c.tag_score, e.tags, `${c.item_id} tag score`);
-    });
-    // t1 is far in vector space but shares every tag: only the tag retriever finds it, and it still
-    // gets its exact cosine for the blend.
-    const t1 = (await similar(db, { orgId, namespace: ns, itemId: 'q', k: 30 })).candidates.find((c) => c.item_id === 't1');
-    close(t1?.embedding_score ?? null, cosine(base, vectors.t1!), 't1 cosine');
-  });
-
-  test('the blend weight moves the ranking between pure cosine (1) and pure tags (0)', async () => {
-    const byCosine = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 5, embeddingWeight: 1 });
-    const cosineOrder = truth('q')
-      .filter((t) => t.embedding !== null)
-      .sort((x, y) => y.embedding! - x.embedding!)
-      .slice(0, 5)
-      .map((t) => t.id);
-    assert.deepEqual(ids(byCosine.candidates), cosineOrder);
-    const byTags = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 3, embeddingWeight: 0 });
-    // t1 and t3 tie at 1.0 (ties by item id), then c0 (no vector: tags alone carry it) at 0.85.
-    assert.deepEqual(ids(byTags.candidates), ['t1', 't3', 'c0']);
-    assert.deepEqual(byTags.candidates.map((c) => c.score), [1, 1, 0.85]);
-  });
-
-  test('below minTags the tag list leads (ties by cosine) and embedding candidates fill it', async () => {
-    const { mode, candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 7, minTags: 5 });
-    assert.equal(mode, 'fill');
-    // Tag list: t3 and t1 tie at 1.0 and t3 is nearer q; c0 (0.85), m1 (0.7), t2 (0.3).
-    assert.deepEqual(
-      candidates.map((c) => [c.item_id, c.source]),
-      [['t3', 'tags'], ['t1', 'tags'], ['c0', 'tags'], ['m1', 'tags'], ['t2', 'tags'], ['e1', 'embedding'], ['z', 'embedding']],
-    );
-    close(candidates[2]!.score, tagScore(profiles.q!, profiles.c0!), 'c0 tag score');
-    assert.equal(candidates[2]!.embedding_score, null, 'c0 has no vector');
-    close(candidates[5]!.score, cosine(base, vectors.e1!), 'e1 fill score is its cosine');
-  });
-
-  test('an item without tags gets embedding candidates only; one without a vector gets tag candidates only', async () => {
-    const z = await similar(db, { orgId, namespace: ns, itemId: 'z', k: 4 });
-    assert.equal(z.mode, 'fill');
-    assert.ok(z.candidates.every((c) => c.source === 'embedding'));
-    const byCosine = truth('z').filter((t) => t.embedding !== null).sort((x, y) => y.embedding! - x.embedding!);
-    assert.deepEqual(ids(z.candidates), byCosine.slice(0, 4).map((t) => t.id));
-    // z is in the catalog (category Boots, brand Acme): embedding candidates still carry a tag score.
-    close(z.candidates.find((c) => c.item_id === 'q')?.tag_score ?? null, tagScore(profiles.z!, profiles.q!), 'q tag score against z');
-
-    const c0 = await similar(db, { orgId, namespace: ns, itemId: 'c0', k: 10 });
-    assert.equal(c0.mode, 'fill');
-    assert.deepEqual(new Set(ids(c0.candidates)), new Set(['q', 't1', 't3', 'm1', 't2']));
-    assert.ok(c0.candidates.every((c) => c.source === 'tags' && c.embedding_score === null));
-  });
-
-  test("another org's items, tags and twins never appear; unknown items are NotFound", async () => {
-    for (const minTags of [0, 3, 99]) {
-      const { candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 50, minTags });
-      assert.ok(!candidates.some((c) => c.item_id.startsWith('p-')), `minTags ${minTags}: ${ids(candidates).join(',')}`);
-      close(candidates.find((c) => c.item_id === 't1')?.embedding_score ?? null, cosine(base, vectors.t1!), "t1 is scored with this org's vector");
+  /** Weighted RRF with competition ranks, written here from fusion.ts's header. */
+  function expectedFusion(f: FusionSettings, depth: number, k: number) {
+    const t = truth();
+    const scores = new Map<string, number>();
+    for (const [signal, list] of [['dense', t.dense], ['lexical', t.lexical], ['tags', t.tag]] as const) {
+      const top = ranked(list, depth);
+      for (const item of top) {
+        const rank = 1 + top.filter((other) => other.score > item.score).length;
+        scores.set(item.item_id, (scores.get(item.item_id) ?? 0) + f[signal] / (f.rrfK + rank));
+      }
     }
+    return ranked(scores, k);
+  }
+
+  test('the served list is the weighted reciprocal rank fusion of the three lists', async () => {
+    for (const fusion of [
+      { dense: 1, lexical: 2, tags: 0.5, rrfK: 60 },
+      { dense: 1, lexical: 0, tags: 1, rrfK: 10 },
+      { dense: 0.3, lexical: 1, tags: 0, rrfK: 1 },
+    ]) {
+      const r = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 6, fusion });
+      assert.equal(r.mode, 'fused');
+      assert.deepEqual(r.fusion, fusion);
+      const expected = expectedFusion(fusion, 40, 6);
+      assert.deepEqual(ids(r.candidates), expected.map((e) => e.item_id), JSON.stringify(fusion));
+      r.candidates.forEach((c, i) => close(c.score, expected[i]!.score, `${c.item_id} fused score`, 1e-6));
+    }
+  });
+
+  test('every candidate carries each signal\'s own score, also where that signal\'s list did not reach it', async () => {
+    const t = truth();
+    const { candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 30 });
+    assert.ok(candidates.length > 10);
+    for (const c of candidates) {
+      const d = t.dense.get(c.item_id);
+      if (d === undefined) assert.equal(c.dense_score, null, `${c.item_id} has no vector`);
+      else close(c.dense_score, d, `${c.item_id} dense`);
+      const l = t.lexical.get(c.item_id);
+      if (l === undefined) assert.equal(c.lexical_score, null, `${c.item_id} shares no word`);
+      else close(c.lexical_score, l, `${c.item_id} lexical`);
+      if (!(c.item_id in tags)) assert.equal(c.tag_score, null, `${c.item_id} is not in the catalog`);
+      else close(c.tag_score, jaccard(tags.q!, tags[c.item_id]!), `${c.item_id} tags`);
+    }
+    // t1 is far in vector space but shares every tag: found by tags alone, it still shows its cosine.
+    const t1 = candidates.find((c) => c.item_id === 't1')!;
+    assert.equal(t1.ranks.tags, 1);
+    close(t1.dense_score, cosine(base, vectors.t1!), 't1 dense');
+    // c0 has no vector and no document: tag evidence only.
+    const c0 = candidates.find((c) => c.item_id === 'c0')!;
+    assert.deepEqual([c0.dense_score, c0.lexical_score, c0.ranks.dense, c0.ranks.lexical], [null, null, null, null]);
+  });
+
+  test('each signal alone: dense by cosine, lexical by BM25, tags by overlap then id', async () => {
+    const t = truth();
+    const dense = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 5, mode: 'dense' });
+    assert.equal(dense.mode, 'dense');
+    assert.deepEqual(ids(dense.candidates), ranked(t.dense, 5).map((x) => x.item_id));
+    dense.candidates.forEach((c) => assert.equal(c.score, c.dense_score));
+    const lexical = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 3, mode: 'lexical' });
+    assert.deepEqual(ids(lexical.candidates), ['w1', 'w2', 'm1']);
+    lexical.candidates.forEach((c) => close(c.score, t.lexical.get(c.item_id)!, `${c.item_id} BM25`));
+    const tagged = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 4, mode: 'tags' });
+    // t1 and t3 tie at 1 (by id), then c0 (3/4, no vector: tags alone carry it), then m1 (1/2).
+    assert.deepEqual(tagged.candidates.map((c) => [c.item_id, c.score]), [['t1', 1], ['t3', 1], ['c0', 0.75], ['m1', 0.5]]);
+    // Tied scores share a rank, so the fusion cannot prefer t1 over t3 for its id.
+    assert.deepEqual(tagged.candidates.map((c) => c.ranks.tags), [1, 1, 3, 4]);
+    // An item without tags has no tag candidates; one without a document no lexical ones.
+    assert.deepEqual(ids((await similar(db, { orgId, namespace: ns, itemId: 'z', mode: 'tags' })).candidates), []);
+    assert.deepEqual(ids((await similar(db, { orgId, namespace: ns, itemId: 'e2', mode: 'lexical' })).candidates), []);
+    const e2 = await similar(db, { orgId, namespace: ns, itemId: 'e2', k: 3 });
+    assert.ok(e2.candidates.every((c) => c.ranks.lexical === null && c.ranks.tags === null), 'e2: dense evidence only');
+  });
+
+  test('search: text fused from dense and lexical evidence; lexical needs no model; a vector is dense only', async () => {
+    const lexical = await search(db, { orgId, namespace: ns, text: 'alpine boot', mode: 'lexical', k: 3 });
+    const expected = ranked(bm25(Object.fromEntries(Object.entries(texts).filter(([id]) => id !== 'e2')), ['alpine', 'boot']), 3);
+    assert.deepEqual(ids(lexical.candidates), expected.map((e) => e.item_id));
+    assert.ok(lexical.candidates.every((c) => c.tag_score === null && c.dense_score === null));
+    const provider = { name: 'test', model: 'test-32', dims: DIMS, maxInputTokens: 512, maxBatchInputs: 8, maxBatchTokens: 1000, concurrency: 1, tokenizer: { encode: () => [1], decode: () => '' },
+      embed: async () => ({ vectors: [base], tokens: 1 }), close: async () => {} } as never;
+    const fused = await search(db, { orgId, namespace: ns, text: 'alpine boot', provider, k: 3 });
+    // q itself is the nearest vector and holds both words: first for both signals.
+    assert.equal(fused.candidates[0]!.item_id, 'q');
+    assert.deepEqual(fused.candidates[0]!.ranks, { dense: 1, lexical: expected.findIndex((e) => e.item_id === 'q') + 1 || null, tags: null });
+    const byVector = await search(db, { orgId, namespace: ns, vector: base, k: 3 });
+    assert.ok(byVector.candidates.every((c) => c.ranks.lexical === null && c.lexical_score === null));
+    await assert.rejects(search(db, { orgId, namespace: ns, text: 'alpine', k: 3 }), /needs a provider/);
+    await assert.rejects(search(db, { orgId, namespace: ns, text: 'alpine', mode: 'tags' }), /mode tags cannot answer it/);
+  });
+
+  test("another org's items, words, tags and twins never appear; unknown items are NotFound", async () => {
+    for (const mode of ['fused', 'dense', 'lexical', 'tags'] as const) {
+      const { candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 50, mode });
+      assert.ok(!candidates.some((c) => c.item_id.startsWith('p-')), `${mode}: ${ids(candidates).join(',')}`);
+    }
+    const { candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 50 });
+    close(candidates.find((c) => c.item_id === 't1')?.dense_score, cosine(base, vectors.t1!), "t1 is scored with this org's vector");
+    assert.equal(candidates.find((c) => c.item_id === 't1')?.lexical_score, null, "this org's t1 shares no word with q");
+    const theirs = await search(db, { orgId, namespace: ns, text: 'alpine leather hiking boot', mode: 'lexical', k: 50, lexical: BM25 });
+    assert.ok(!ids(theirs.candidates).includes('p-twin'));
     await assert.rejects(similar(db, { orgId, namespace: ns, itemId: 'p-twin' }), NotFoundError);
     await assert.rejects(similar(db, { orgId, namespace: ns, itemId: 'nope' }), (err: unknown) => {
       assert.ok(err instanceof NotFoundError);
@@ -188,20 +228,22 @@ test('version precedence through similar(): request > BLEND_EMBEDDING_VERSION > 
   assert.deepEqual(await served('v1', `${ns}=v3`), ['only-v1']);
 });
 
-test('combine() in fill mode ranks tag ties by cosine and never repeats an item', () => {
-  const item = (id: string, tag: number | null, emb: number | null) => ({ item_id: id, tag_score: tag, embedding_score: emb, brand: null, category: null, description: null });
-  const tags = [item('a', 0.5, 0.1), item('b', 0.5, 0.9), item('c', 0.5, null), item('d', 0.9, 0.2)];
-  const embeddings = [item('b', 0.5, 0.9), item('x', null, 0.8), item('y', 0.1, 0.7)];
-  const out = combine('fill', 6, 0.7, tags, embeddings);
-  assert.deepEqual(out.map((c) => [c.item_id, c.source, c.score]), [
-    ['d', 'tags', 0.9],
-    ['b', 'tags', 0.5],
-    ['a', 'tags', 0.5],
-    ['c', 'tags', 0.5],
-    ['x', 'embedding', 0.8],
-    ['y', 'embedding', 0.7],
-  ]);
-  assert.equal(combine('fill', 2, 0.7, tags, embeddings).length, 2);
+test('fuse(): weights, competition ranks for ties, k, and signals weighted 0', () => {
+  assert.deepEqual(competitionRanks([0.9, 0.5, 0.5, 0.2]), [1, 2, 2, 4]);
+  const lists = [
+    { signal: 'dense' as const, items: [{ item_id: 'a', score: 0.9 }, { item_id: 'b', score: 0.8 }] },
+    { signal: 'lexical' as const, items: [{ item_id: 'b', score: 12 }, { item_id: 'c', score: 3 }] },
+    { signal: 'tags' as const, items: [{ item_id: 'c', score: 0.5 }, { item_id: 'a', score: 0.5 }, { item_id: 'd', score: 0.1 }] },
+  ];
+  const out = fuse(lists, { dense: 1, lexical: 2, tags: 0.5, rrfK: 10 }, 10);
+  const expected = { a: 1 / 11 + 0.5 / 11, b: 1 / 12 + 2 / 11, c: 2 / 12 + 0.5 / 11, d: 0.5 / 13 };
+  assert.deepEqual(out.map((f) => f.item_id), ['b', 'c', 'a', 'd']);
+  for (const f of out) assert.ok(Math.abs(f.score - expected[f.item_id as keyof typeof expected]) < 1e-6, f.item_id);
+  assert.deepEqual(out.find((f) => f.item_id === 'a')!.ranks, { dense: 1, lexical: null, tags: 1 });
+  assert.deepEqual(out.find((f) => f.item_id === 'c')!.scores, { dense: null, lexical: 3, tags: 0.5 });
+  assert.equal(fuse(lists, { dense: 1, lexical: 2, tags: 0.5, rrfK: 10 }, 2).length, 2);
+  // A signal weighted 0 adds nothing: d, found by tags only, drops out.
+  assert.deepEqual(fuse(lists, { dense: 1, lexical: 1, tags: 0, rrfK: 60 }, 10).map((f) => f.item_id), ['b', 'a', 'c']);
 });
 
 describe('filtered ANN in a crowded index', () => {

@@ -19,7 +19,7 @@ import { migrate } from '../src/store/migrations.js';
 import { sampleItems, tempDir, testConfig, type RawItem } from './support/fixtures.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
 import { cosine, randomVector } from './support/random.js';
-import { seed, seedCatalog, spec } from './support/seed.js';
+import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
 
 const orgA = randomUUID();
 const orgB = randomUUID();
@@ -51,7 +51,9 @@ async function seedOrg(orgId: string, items: RawItem[], into?: Map<string, Float
   const { vectors } = await local.embed(items.map((it) => it.description));
   const byId = Object.fromEntries(items.map((it, i) => [it.item_id, vectors[i]!]));
   for (const [id, v] of Object.entries(byId)) into?.set(id, v);
-  await seed(db, spec(orgId, { provider: 'local', model: local.model, dims: local.dims }), byId);
+  const s = spec(orgId, { provider: 'local', model: local.model, dims: local.dims });
+  await seed(db, s, byId);
+  await seedLexical(db, s, Object.fromEntries(items.map((it) => [it.item_id, `${it.brand}\n${it.category}\n${it.description}`])));
   await seedCatalog(db, orgId, 'default', Object.fromEntries(items.map((it) => [it.item_id, { brand: it.brand, category: it.category, description: it.description, tags: it.tags as string[] }])));
 }
 
@@ -158,7 +160,7 @@ describe('tenant isolation', () => {
       const own = catalogA.get(c.item_id);
       assert.ok(own, `${c.item_id} is not one of org A's items`);
       assert.equal(c.brand, own.brand, `${c.item_id}: brand from org A's catalog row`);
-      assert.ok(Math.abs(c.embedding_score - cosine(vectorsA.get('item-0001')!, vectorsA.get(c.item_id)!)) < 1e-4, `${c.item_id}: scored with org A's vectors`);
+      assert.ok(Math.abs(c.dense_score - cosine(vectorsA.get('item-0001')!, vectorsA.get(c.item_id)!)) < 1e-4, `${c.item_id}: scored with org A's vectors`);
     }
     // item-0001 is a hiking boot in org A and an espresso machine in org B.
     assert.equal(a.body.candidates[0].category, 'Footwear > Hiking Boots');
@@ -183,9 +185,10 @@ describe('tenant isolation', () => {
     assert.equal(a.status, 200, a.text);
     assert.equal(a.body.version, 'v1');
     assert.deepEqual(
-      a.body.candidates.map((c: { category: string; source: string }) => [c.category, c.source]),
-      Array(3).fill(['Kitchen > Espresso Machines', 'embedding']),
+      a.body.candidates.map((c: { category: string; ranks: { dense: number | null } }) => [c.category, c.ranks.dense !== null]),
+      Array(3).fill(['Kitchen > Espresso Machines', true]),
     );
+    assert.equal(a.body.mode, 'fused');
     const ids = (r: Reply) => r.body.candidates.map((c: { item_id: string }) => c.item_id).sort();
     assert.deepEqual(ids(a), ['item-0002', 'item-0006', 'item-0010']);
     const b = await call('/v1/namespaces/default/search', { key: keyB, body: { text: 'espresso machine with a steam wand', k: 3 } });
@@ -255,8 +258,8 @@ test('BLEND_EMBEDDING_VERSION switches the version served while the service runs
   const served = async (query = '') => {
     const r = await call(similarPath('item-0001', query));
     assert.equal(r.status, 200, r.text);
-    // Tag candidates come from the catalog, which has no versions: only embedding candidates tell versions apart.
-    const embedded = r.body.candidates.filter((c: { source: string }) => c.source === 'embedding');
+    // Tag candidates come from the catalog, which has no versions: only dense candidates tell versions apart.
+    const embedded = r.body.candidates.filter((c: { ranks: { dense: number | null } }) => c.ranks.dense !== null);
     return { version: r.body.version, ids: embedded.map((c: { item_id: string }) => c.item_id) };
   };
   try {
@@ -308,8 +311,9 @@ describe('operations', () => {
       assert.match(m.text, new RegExp(`itemvec_http_request_duration_seconds_bucket\\{le="0\\.01",method="GET",route="${route.replaceAll('/', '\\/')}",status_code="${status}"\\} \\d+`));
       assert.match(m.text, new RegExp(`itemvec_http_requests_total\\{method="GET",route="${route.replaceAll('/', '\\/')}",status_code="${status}"\\} [1-9]`));
     }
-    assert.match(m.text, /itemvec_retrieval_candidates_total\{operation="similar",source="tags"\} [1-9]/);
-    assert.match(m.text, /itemvec_retrieval_candidates_total\{operation="search",source="embedding"\} [1-9]/);
+    assert.match(m.text, /itemvec_retrieval_candidates_total\{operation="similar",signals="dense\+lexical[a-z+]*"\} [1-9]/);
+    assert.match(m.text, /itemvec_retrieval_candidates_total\{operation="search",signals="dense(\+lexical)?"\} [1-9]/);
+    assert.match(m.text, /itemvec_retrieval_requests_total\{operation="similar",mode="fused"\} [1-9]/);
     assert.match(m.text, /itemvec_http_auth_failures_total\{reason="missing"\} [1-9]/);
     assert.match(m.text, /itemvec_process_resident_memory_bytes \d+/);
     assert.ok(!m.text.includes('item-0001'), 'no item ids in labels');

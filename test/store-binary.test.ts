@@ -24,7 +24,7 @@ const rows = (n: number, dims: number, prefix = 'é-ü/') =>
 
 async function checkRoundTrip(db: Db) {
   await migrate(db);
-  await ensureVersion(db, { ...key, provider: 'x', model: 'm', dims: 5, promptTemplate: 't' });
+  await ensureVersion(db, { ...key, provider: 'x', model: 'm', dims: 5, promptTemplate: 't', textSearchConfig: 'english' });
   const written = rows(7, 5);
   await upsertItemVectors(db, key, 'm', written);
   // A second upsert of the same ids updates in place.

@@ -225,10 +225,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
 
       const found = await lookupExisting(db, key, ['a', 'b', 'c', 'missing']);
       assert.deepEqual(Object.fromEntries(found), {
-        a: { metadataHash: 'ha', metadataVersion: null, attributesHash: null },
-        b: { metadataHash: 'hb', metadataVersion: '7', attributesHash: null },
-        c: { metadataHash: 'hc', metadataVersion: null, attributesHash: null },
-        missing: { metadataHash: null, metadataVersion: null, attributesHash: null },
+        a: { metadataHash: 'ha', metadataVersion: null, attributesHash: null, lexicalHash: null },
+        b: { metadataHash: 'hb', metadataVersion: '7', attributesHash: null, lexicalHash: null },
+        c: { metadataHash: 'hc', metadataVersion: null, attributesHash: null, lexicalHash: null },
+        missing: { metadataHash: null, metadataVersion: null, attributesHash: null, lexicalHash: null },
       });
       // Another version of the same namespace sees nothing.
       const other = await lookupExisting(db, { ...key, version: 'v2' }, ['a']);
@@ -288,13 +288,13 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.equal(found.get('c1')?.metadataHash, null, 'catalog rows without vectors have no metadata hash');
 
       await upsertCatalogItems(db, orgId, ns, [
-        { item: catalogItem(orgId, ns, 'c1', { tags: [], brand: 'NewBrand', description: 'Updated' }), attributesHash: 'a1b' },
+        { item: catalogItem(orgId, ns, 'c1', { tags: [], brand: 'NewBrand', description: 'Updated', title: 'New Title' }), attributesHash: 'a1b' },
         { item: catalogItem(orgId, ns, 'c2', { tags: ['now-tagged'] }), attributesHash: 'a2b' },
       ]);
       assert.deepEqual(await tagsOf(), { c1: [], c2: ['now-tagged'], c3: ['a, b', 'quote "x"', 'ümlaut', '{brace}'] });
       const count = await db.query<{ n: string }>('SELECT count(*) AS n FROM catalog_items WHERE org_id = $1', [orgId]);
       assert.equal(Number(count[0]!.n), 3);
-      assert.deepEqual(await getCatalogItem(db, orgId, ns, 'c1'), { brand: 'NewBrand', category: 'Outdoor > Boots', description: 'Updated' });
+      assert.deepEqual(await getCatalogItem(db, orgId, ns, 'c1'), { title: 'New Title', brand: 'NewBrand', category: 'Outdoor > Boots', description: 'Updated' });
       assert.equal(await getCatalogItem(db, randomUUID(), ns, 'c1'), null, 'another org does not see it');
       assert.equal((await lookupExisting(db, keyOf(s), ['c1'])).get('c1')?.attributesHash, 'a1b');
     });
@@ -397,7 +397,7 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.notEqual(bareCast.sql, nn.sql);
       assert.doesNotMatch(await explain(db, bareCast), new RegExp(shape.name), 'a bare halfvec cast cannot use the index');
 
-      const { candidates } = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 3 });
+      const { candidates } = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 3, mode: 'dense' });
       assert.deepEqual(candidates.map((c) => c.item_id), ['near', 'mid', 'far']);
       for (const c of candidates) {
         const expected = cosine(base, items[c.item_id as keyof typeof items]);
@@ -419,7 +419,7 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       await ensureVectorIndex(db, s);
       await upsertCatalogItems(db, s.orgId, s.namespace, [{ item: catalogItem(s.orgId, s.namespace, 'near', { brand: 'NearBrand' }), attributesHash: 'x' }]);
 
-      const { version, candidates } = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 10 });
+      const { version, candidates } = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 10, mode: 'dense' });
       assert.equal(version.version, 'v1');
       const expected = Object.entries(items)
         .filter(([id]) => id !== 'q')
@@ -430,7 +430,7 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
         assert.ok(Math.abs(c.score - expected[i]!.score) < 1e-5, `${c.item_id}: ${c.score} vs ${expected[i]!.score}`);
         if (i > 0) assert.ok(candidates[i - 1]!.score >= c.score, 'ordered by score');
         assert.equal(c.modality, 'text');
-        assert.equal(c.source, 'embedding');
+        assert.equal(c.dense_score, c.score, 'dense alone: the score is the cosine');
       });
       assert.equal(candidates[0]!.brand, 'NearBrand');
       assert.equal(candidates[1]!.brand, null, 'no catalog row → null fields');
@@ -460,7 +460,7 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       const a = await similar(db, { orgId: orgA, namespace: ns, itemId: 'shared-1', k: 10 });
       assert.deepEqual(a.candidates.map((c) => c.item_id), ['a-near', 'a-far'], 'org A sees only its own items, ranked by its own shared-1');
       assert.equal(a.candidates[0]!.brand, 'BrandA', "the catalog join is org-scoped too");
-      assert.ok(Math.abs(a.candidates[0]!.score - cosine(sharedA, itemsA['a-near'])) < 1e-5, "org A's score uses org A's vectors");
+      assert.ok(Math.abs(a.candidates[0]!.dense_score! - cosine(sharedA, itemsA['a-near'])) < 1e-5, "org A's score uses org A's vectors");
 
       const b = await similar(db, { orgId: orgB, namespace: ns, itemId: 'shared-1', k: 10 });
       assert.equal(b.candidates[0]!.item_id, 'b-near', "org B's query vector is its own shared-1");

@@ -13,6 +13,7 @@ import type { CatalogItem } from '../src/catalog/item.js';
 
 const item: CatalogItem = {
   itemId: 'sku-1',
+  title: null,
   description: 'Waterproof leather boot.',
   brand: 'TrailForge',
   category: 'Footwear > Hiking Boots',
@@ -24,12 +25,31 @@ const item: CatalogItem = {
 };
 
 test('the default prompt is the plan\'s template', () => {
-  assert.equal(compileTemplate(DEFAULT_PROMPT_TEMPLATE)(item), 'Product: TrailForge Footwear > Hiking Boots\nDescription: Waterproof leather boot.');
-  assert.equal(compileTemplate('{item_id}: {tags} | {brand}')(item), 'sku-1: boots, hiking | TrailForge');
+  assert.equal(compileTemplate(DEFAULT_PROMPT_TEMPLATE).render(item), 'Product: TrailForge Footwear > Hiking Boots\nDescription: Waterproof leather boot.');
+  assert.equal(compileTemplate('{item_id}: {tags} | {brand}').render(item), 'sku-1: boots, hiking | TrailForge');
+});
+
+test('{title}: the product name, empty when the item has none', () => {
+  const t = compileTemplate('Product: {title}\nBrand: {brand}\nDescription: {description}');
+  assert.equal(t.render({ ...item, title: 'Korrun Marlow 3 Hiking Boot' }), 'Product: Korrun Marlow 3 Hiking Boot\nBrand: TrailForge\nDescription: Waterproof leather boot.');
+  assert.equal(t.render(item), 'Product: \nBrand: TrailForge\nDescription: Waterproof leather boot.');
+});
+
+test('the lexical text is the placeholders\' values without the template\'s words; an item with none of them is empty', () => {
+  const t = compileTemplate(DEFAULT_PROMPT_TEMPLATE);
+  assert.equal(t.lexicalText(item), 'TrailForge\nFootwear > Hiking Boots\nWaterproof leather boot.');
+  const titled = compileTemplate('Product: {title}\nBrand: {brand}');
+  assert.equal(titled.lexicalText({ ...item, title: 'Analog Watch', brand: '' }), 'Analog Watch');
+  assert.deepEqual(titled.contentFields, ['title', 'brand']);
+  assert.equal(titled.isEmpty({ ...item, title: null, brand: '' }), true);
+  assert.equal(titled.isEmpty({ ...item, title: null, brand: 'Acme' }), false);
+  // The id is not product text: a template of ids only has no content to judge by.
+  assert.equal(compileTemplate('{item_id}: {title}').isEmpty({ ...item, title: ' ' }), true);
+  assert.equal(compileTemplate('{item_id}').isEmpty(item), false);
 });
 
 test('an unknown placeholder fails when the template is compiled', () => {
-  assert.throws(() => compileTemplate('Product: {title}'), (err: unknown) => err instanceof ConfigError && /unknown placeholder \{title\}/.test(err.message));
+  assert.throws(() => compileTemplate('Product: {name}'), (err: unknown) => err instanceof ConfigError && /unknown placeholder \{name\}; known: \{item_id\} \{title\}/.test(err.message));
 });
 
 test('the metadata hash changes with the prompt, the model and the dims, and only with them', () => {
@@ -41,7 +61,7 @@ test('the metadata hash changes with the prompt, the model and the dims, and onl
 });
 
 test('text within the limit is one chunk with the real cl100k_base count', () => {
-  const text = compileTemplate(DEFAULT_PROMPT_TEMPLATE)(item);
+  const text = compileTemplate(DEFAULT_PROMPT_TEMPLATE).render(item);
   const [only, ...rest] = chunkText(text, cl100kTokenizer, 8191);
   assert.equal(rest.length, 0);
   assert.equal(only!.text, text);

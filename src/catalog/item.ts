@@ -1,7 +1,11 @@
 /** One catalog item, validated. Field names follow the plan's staging table. */
 export interface CatalogItem {
   itemId: string;
+  /** The product name (input `title`, or `name`): in real catalogs the field with the most signal. Null when absent. */
+  title: string | null;
+  /** Empty when the row has a title and no description. */
   description: string;
+  /** Empty when the catalog has none for this item (real catalogs miss brands); likewise category and image URL. */
   brand: string;
   category: string;
   imageUrl: string;

@@ -14,7 +14,8 @@ export const ITEM_ID_MAX_LENGTH = 512;
 /** Any 8-4-4-4-12 hex UUID (what Postgres' uuid type accepts in canonical form); version/variant not checked. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const REQUIRED_TEXT_FIELDS = ['description', 'brand', 'category', 'image_url'] as const;
+/** Optional text fields: absent or blank is '' (real catalogs miss brands and images), a wrong type is a rejection. */
+const OPTIONAL_TEXT_FIELDS = ['brand', 'category', 'image_url'] as const;
 
 /** A human name for the type of a value, for `got …` in reasons. */
 export function describeType(value: unknown): string {
@@ -67,12 +68,22 @@ function parseItemId(value: unknown): string {
   return id;
 }
 
-function parseRequiredText(field: string, value: unknown): string {
-  if (isAbsent(value)) throw new FieldError(field, `${field} is missing`);
-  if (typeof value !== 'string') throw new FieldError(field, `${field} must be a string, got ${describeType(value)}`);
-  const text = value.trim();
-  if (text.length === 0) throw new FieldError(field, `${field} is empty`);
-  return text;
+/**
+ * The product's text: a title (`title`, or its alias `name`) and a description, at least one of
+ * them non-empty. The description stays required when there is no title, as it always was.
+ */
+function parseText(row: Record<string, unknown>): { title: string | null; description: string } {
+  const titleField = isAbsent(row['title']) && !isAbsent(row['name']) ? 'name' : 'title';
+  const title = optionalString(titleField, row[titleField]) ?? null;
+  const value = row['description'];
+  if (isAbsent(value)) {
+    if (title !== null) return { title, description: '' };
+    throw new FieldError('description', 'description is missing (a row needs a description or a title)');
+  }
+  if (typeof value !== 'string') throw new FieldError('description', `description must be a string, got ${describeType(value)}`);
+  const description = value.trim();
+  if (description.length === 0 && title === null) throw new FieldError('description', 'description is empty (a row needs a description or a title)');
+  return { title, description };
 }
 
 function splitTags(list: string): string[] {
@@ -141,9 +152,9 @@ function parseNamespace(value: unknown, fallback: string): string {
 }
 
 /**
- * Validate one raw row. `raw` is expected to be a plain object keyed by column name
- * (`item_id, description, brand, category, image_url`, optional `tags, metadata_version, org_id, namespace`);
- * unknown extra keys are ignored.
+ * Validate one raw row. `raw` is expected to be a plain object keyed by column name: `item_id`, a
+ * `description` or a `title` (alias `name`) or both, optional `brand, category, image_url, tags,
+ * metadata_version, org_id, namespace`; unknown extra keys are ignored.
  */
 export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): RowResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -156,14 +167,11 @@ export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): R
   let itemId: string | null = null;
   try {
     itemId = parseItemId(row['item_id']);
-    const [description, brand, category, imageUrl] = REQUIRED_TEXT_FIELDS.map((f) => parseRequiredText(f, row[f])) as [
-      string,
-      string,
-      string,
-      string,
-    ];
+    const { title, description } = parseText(row);
+    const [brand, category, imageUrl] = OPTIONAL_TEXT_FIELDS.map((f) => optionalString(f, row[f]) ?? '') as [string, string, string];
     const item: CatalogItem = {
       itemId,
+      title,
       description,
       brand,
       category,

@@ -1,11 +1,12 @@
-/** `itemvec eval`: offline retrieval evaluation of embedding versions against each other and tags alone (src/eval). */
+/** `itemvec eval`: offline retrieval evaluation of versions (dense, lexical, fused as served) against each other and tags alone (src/eval). */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { readJudgements } from '../eval/judgements.js';
 import { runEval } from '../eval/run.js';
 import { createLogger } from '../log.js';
-import { retrieveOptions } from '../retrieve/options.js';
+import { fusionFor, retrieveOptions } from '../retrieve/options.js';
 import { providerFactory } from '../serve/providers.js';
 import { print, withDb } from './common.js';
 import { formatEval } from './format-eval.js';
@@ -22,8 +23,9 @@ export interface EvalHelpers {
 interface EvalFlags {
   versions?: string;
   tags: boolean;
-  blend?: boolean;
   category: boolean;
+  tune?: boolean;
+  tuneOut?: string;
   k: number;
   sample?: number;
   judgements?: string;
@@ -33,12 +35,13 @@ interface EvalFlags {
 
 export function addEvalCommand(program: Command, h: EvalHelpers): void {
   h.withCommon(program.command('eval'))
-    .description('measure offline whether an embedding version retrieves better than another, and than tags alone')
+    .description('measure offline what each version retrieves: dense, lexical and fused (as served) side by side, and tags alone')
     .option('--versions <list>', 'comma-separated versions to compare, e.g. v1,v2 (default: the version reads use)')
     .option('--tags', 'include the tags-only retriever', true)
     .option('--no-tags', 'leave the tags-only retriever out')
-    .option('--blend', 'also evaluate each version as served: tags blended with embeddings (ITEMVEC_MIN_TAGS, ITEMVEC_EMBEDDING_WEIGHT)')
     .option('--no-category', 'skip the category-agreement task (e.g. with --judgements only)')
+    .option('--tune', 'search the fusion weights on half the category queries, report them on the other half, print the config that wins')
+    .option('--tune-out <file>', 'with --tune: also write the winning config (retrieve.namespaces.<ns>.fusion) to this JSON file')
     .option('--k <n>', 'list length scored', h.positiveInt('--k'), 10)
     .option('--sample <n>', 'category task: a deterministic sample of N query items instead of all', h.positiveInt('--sample'))
     .option('--judgements <file>', 'relevance judgements (.jsonl or .csv): query_item_id or query, item_id, grade')
@@ -46,15 +49,18 @@ export function addEvalCommand(program: Command, h: EvalHelpers): void {
     .addHelpText(
       'after',
       `
-Systems: each version's embeddings alone (similar, embedding mode), each version as served (--blend),
-and the tag retriever alone. All rank the same corpus: catalog items with a vector in every version.
+Systems: per version, v/fused (as served: dense, lexical and tag evidence fused with the namespace's
+retrieve.fusion), v/dense and v/lexical alone; and the tag retriever alone (tag overlap only, no
+category or brand bonus). All rank the same corpus: catalog items with a vector in every version.
 
 Tasks and metrics (means over queries with at least one relevant item):
-  category agreement  relevant = the other items of the query item's leaf category: precision@k, nDCG@k
+  category agreement  relevant = the other items of the query item's category: precision@k, nDCG@k
   judgements          item→item (similar) and text (search; tags cannot answer: n/a):
                       recall@k, MRR (first item with grade > 0), nDCG@k with gain 2^grade − 1
-Each version is compared with tags and with the first version: mean difference, 95% interval
-over queries, and on how many queries it was higher / lower.
+Each fused system is compared with each of its signals and with tags; each further version with the
+first: mean difference, 95% interval over queries, and on how many queries it was higher / lower.
+Notes before the tables flag a label leak (the category in the prompt template or in the items' own
+words), a catalog without tags, and a version without a lexical index.
 
 Judgement file lines (JSON Lines, or CSV with these column names):
   {"query_item_id": "sku-00001", "item_id": "sku-00546", "grade": 2}
@@ -63,7 +69,8 @@ Judgement file lines (JSON Lines, or CSV with these column names):
 Examples:
   itemvec eval
   itemvec eval --versions v1,v2 --k 10 --json
-  itemvec eval --sample 300 --blend
+  itemvec eval --sample 300
+  itemvec eval --tune --tune-out fusion.json          # then: itemvec serve --config fusion.json
   itemvec eval --judgements samples/judgements.jsonl --no-category
   itemvec eval --namespace electronics --versions v2,v3 --judgements judged.csv
 ${h.exitCodes}`,
@@ -74,6 +81,8 @@ ${h.exitCodes}`,
       const versions = opts.versions?.split(',').map((v) => v.trim()).filter(Boolean);
       if (opts.versions !== undefined && !versions?.length) throw new ConfigError('--versions needs at least one version name, e.g. v1,v2');
       const judgements = opts.judgements ? await readJudgements(opts.judgements) : undefined;
+      if (opts.tuneOut && !opts.tune) throw new ConfigError('--tune-out needs --tune');
+      const retrieve = retrieveOptions(config.retrieve);
       if (!opts.category && !judgements) throw new ConfigError('nothing to evaluate: --no-category needs --judgements FILE');
       const logger = createLogger({ level: process.env.ITEMVEC_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
       let lastLog = performance.now();
@@ -84,19 +93,20 @@ ${h.exitCodes}`,
           namespace: config.namespace,
           versions,
           tags: opts.tags,
-          blend: opts.blend,
           category: opts.category,
+          tune: opts.tune,
           k: opts.k,
           sample: opts.sample,
           judgements,
           provider: providerFactory(config.embed),
-          retrieve: retrieveOptions(config.retrieve),
+          retrieve: { ...retrieve, fusion: fusionFor(retrieve, config.namespace) },
           onProgress: (p) => {
             if (performance.now() - lastLog < 10_000 && p.done < p.total) return;
             lastLog = performance.now();
             logger.info(p, 'eval progress');
           },
         });
+        if (opts.tuneOut && report.tune) await writeFile(opts.tuneOut, `${JSON.stringify(report.tune.config, null, 2)}\n`);
         print(opts.json, report, () => formatEval(report));
       });
     });

@@ -1,5 +1,7 @@
 /** Human-readable output of `itemvec eval`; `--json` prints the EvalReport itself. */
 import type { Comparison, EvalReport, EvalSystem, MetricName, TaskResult } from '../eval/run.js';
+import type { TuneResult } from '../eval/tune.js';
+import type { FusionSettings } from '../retrieve/fusion.js';
 import { table } from './format.js';
 
 const TASK_TITLES: Record<TaskResult['task'], string> = {
@@ -15,9 +17,11 @@ const signed = (x: number, digits = 4) => `${x >= 0 ? '+' : '−'}${Math.abs(x).
 const percent = (x: number | null) => (x === null ? '' : ` (${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}%)`);
 
 function describeSystem(s: EvalSystem): string {
-  if (s.kind === 'tags') return 'tags = the tag retriever alone (tag score; ties by item id)';
-  const model = `${s.provider}/${s.model}, ${s.dims}-d`;
-  return s.kind === 'embedding' ? `${s.id} = embeddings of version ${s.version} alone (${model})` : `${s.id} = version ${s.version} as served: tags blended with embeddings`;
+  if (s.kind === 'tags') return 'tags = the tag retriever alone (tag overlap; ties by item id)';
+  if (s.kind === 'lexical') return `${s.id} = BM25 over version ${s.version}'s text alone`;
+  if (s.kind === 'dense') return `${s.id} = embeddings of version ${s.version} alone (${s.provider}/${s.model}, ${s.dims}-d)`;
+  const f = s.fusion!;
+  return `${s.id} = version ${s.version} as served: dense ${f.dense}, lexical ${f.lexical}, tags ${f.tags} fused by RRF (k ${f.rrfK})`;
 }
 
 function comparisonLine(c: Comparison, k: number): string {
@@ -28,16 +32,10 @@ function comparisonLine(c: Comparison, k: number): string {
 }
 
 function formatTask(t: TaskResult, r: EvalReport): string {
-  const tags = r.systems.find((s) => s.kind === 'tags');
-  const vsTags = (system: string, m: MetricName) => {
-    const c = t.comparisons.find((x) => x.system === system && x.baseline === tags?.id && x.metric === m);
-    return c ? `${signed(c.absolute)}${percent(c.relative)}` : system === tags?.id ? '—' : 'n/a';
-  };
-  const header = ['system', ...t.metrics.map((m) => metricLabel(m, r.k)), ...(tags ? t.metrics.map((m) => `vs tags ${metricLabel(m, r.k)}`) : []), 'short lists', 'ms/query'];
+  const header = ['system', ...t.metrics.map((m) => metricLabel(m, r.k)), 'short lists', 'ms/query'];
   const rows = t.rows.map((row) => [
     row.system,
     ...t.metrics.map((m) => fixed(row.metrics[m])),
-    ...(tags ? t.metrics.map((m) => vsTags(row.system, m)) : []),
     row.ms_per_query === null ? 'n/a' : String(row.short_lists),
     row.ms_per_query === null ? 'n/a' : row.ms_per_query.toFixed(1),
   ]);
@@ -53,6 +51,22 @@ function formatTask(t: TaskResult, r: EvalReport): string {
   ].join('\n');
 }
 
+function formatTune(t: TuneResult, k: number): string {
+  const f = (x: FusionSettings) => `dense ${x.dense}, lexical ${x.lexical}, tags ${x.tags}, rrfK ${x.rrfK}`;
+  return [
+    `--tune: ${n(t.settings_tried)} fusion settings tried on ${n(t.queries.tune)} queries; reported on the other ${n(t.queries.held_out)}`,
+    `  best:    ${f(t.best)} (precision@${k} ${fixed(t.best_on_tune)} where it was chosen)`,
+    `  current: ${f(t.current)}`,
+    table(
+      ['held out', `precision@${k}`, `nDCG@${k}`],
+      t.held_out.map((h) => [h.system, fixed(h.precision_at_k), fixed(h.ndcg_at_k)]),
+    ),
+    ...t.comparisons.map((c) => comparisonLine({ ...c, metric: 'precision_at_k', absolute: c.mean, relative: null }, k)),
+    'config that wins (itemvec eval --tune-out FILE writes it; merge it into your config file):',
+    JSON.stringify(t.config, null, 2),
+  ].join('\n');
+}
+
 export function formatEval(r: EvalReport): string {
   const versions = r.systems.filter((s) => s.version !== null).map((s) => s.version);
   const corpus = `corpus: ${n(r.corpus.items)} items with a vector in ${[...new Set(versions)].join(' and ')} (of ${n(r.corpus.catalog_items)} in the catalog)`;
@@ -61,6 +75,8 @@ export function formatEval(r: EvalReport): string {
     `itemvec eval · namespace ${r.namespace} · k = ${r.k} · ${r.wall_s} s`,
     `${corpus}${queries}${r.judgements_file ? `; judgements: ${r.judgements_file}` : ''}`,
     ...r.systems.map((s) => `  ${describeSystem(s)}`),
+    ...r.notes.map((note) => `note: ${note}`),
     ...r.tasks.map((t) => `\n${formatTask(t, r)}`),
+    ...(r.tune ? [`\n${formatTune(r.tune, r.k)}`] : []),
   ].join('\n');
 }

@@ -19,6 +19,7 @@ export function formatSummary(s: RunSummary): string {
     [s.dry_run ? 'to embed' : 'embedded', s.embedded],
     ['skipped (unchanged)', s.skipped_unchanged],
     ['from content cache', s.cache_hits],
+    ['lexical index only', s.lexical_indexed],
     ...(s.sample < 1 ? ([['sample', `${+(s.sample * 100).toFixed(2)}% (${s.sampled_out} items left for later)`]] as Array<[string, string]>) : []),
     ['rejected rows', s.rejected],
     ['failed items', s.failed],
@@ -41,13 +42,16 @@ export function formatSummary(s: RunSummary): string {
   return [s.dry_run ? 'itemvec run --dry-run: nothing was embedded or written' : 'itemvec run finished', ...lines].join('\n');
 }
 
+const part = (x: number | null, digits: number) => (x === null ? '—' : x.toFixed(digits));
+
+/** One line per candidate: the ranking score, then each signal's own score (dense cosine, lexical BM25, tag overlap). */
 export function formatCandidates(title: string, candidates: Candidate[]): string {
   if (candidates.length === 0) return `${title}\n  (no neighbours)`;
-  const lines = candidates.map(
-    (c, i) =>
-      // The source says what the score is: cosine (embedding), tag score (tags) or their blend.
-      `  ${String(i + 1).padStart(2)}. ${c.score.toFixed(4)} ${c.source.padEnd(9)} ${c.item_id.padEnd(12)} ${c.brand ?? ''} · ${c.category ?? ''} — ${clip(c.description, 60)}`,
-  );
+  const lines = candidates.map((c, i) => {
+    const parts = `dense ${part(c.dense_score, 3).padStart(6)}  lexical ${part(c.lexical_score, 2).padStart(6)}  tags ${part(c.tag_score, 2).padStart(4)}`;
+    const what = [c.title, [c.brand, c.category].filter(Boolean).join(' · ')].filter(Boolean).join(' — ');
+    return `  ${String(i + 1).padStart(2)}. ${c.score.toFixed(4)}  ${parts}  ${c.item_id.padEnd(12)} ${what}${c.description ? ` — ${clip(c.description, 50)}` : ''}`;
+  });
   return [title, ...lines].join('\n');
 }
 

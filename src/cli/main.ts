@@ -9,9 +9,9 @@ import { createProvider } from '../embed/index.js';
 import { ExitCode, ItemvecError, errorMessage } from '../errors.js';
 import { retryFailures } from '../pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
-import { retrieveOptions } from '../retrieve/options.js';
+import { queryOptions, retrieveOptions } from '../retrieve/options.js';
 import { resolveVersion } from '../retrieve/version.js';
-import { search, similar } from '../retrieve/similar.js';
+import { search, similar, type RetrievalMode } from '../retrieve/similar.js';
 import { openDb } from '../store/db.js';
 import { getCatalogItem } from '../store/embeddings.js';
 import { listFailures, type FailureStage } from '../store/failures.js';
@@ -49,7 +49,9 @@ Environment:
   ITEMVEC_OBJECTS_URL   file:///dir or s3://bucket/prefix    ITEMVEC_S3_ENDPOINT  MinIO/R2 endpoint
   ITEMVEC_ORG_ID, ITEMVEC_NAMESPACE, ITEMVEC_VERSION, ITEMVEC_PROMPT_TEMPLATE, ITEMVEC_CONFIG
   BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
-  ITEMVEC_MIN_TAGS, ITEMVEC_EMBEDDING_WEIGHT, ITEMVEC_EF_SEARCH  how similar blends tags and embeddings
+  ITEMVEC_FUSION        fusion of dense, lexical and tag evidence: "dense=1,lexical=3,tags=0.5,rrfK=60"
+  ITEMVEC_EF_SEARCH     HNSW candidate list per query   ITEMVEC_TEXT_SEARCH_CONFIG  lexical analyser of new versions (english)
+  ITEMVEC_MAX_ITEM_TOKENS  an item with a longer prompt fails alone (default 32768)
   ITEMVEC_HOST, ITEMVEC_PORT, ITEMVEC_API_KEYS  itemvec serve (see itemvec serve --help)
   ITEMVEC_IMAGE_PROVIDER mobilenet | clip    ITEMVEC_IMAGE_MODEL_DIR  CLIP folder    ITEMVEC_IMAGE_TIMEOUT_MS, ITEMVEC_IMAGE_MAX_BYTES
   ITEMVEC_IMAGE_ALLOW_HOSTS  internal hosts image fetches may reach: "cdn.internal,10.0.0.5:8080"
@@ -217,14 +219,26 @@ ${EXIT_CODES}`,
     });
 
   withCommon(program.command('similar'))
-    .description('print the items most similar to ITEM_ID, with cosine similarity')
+    .description('print the items most similar to ITEM_ID: dense, lexical and tag evidence fused, with each one\'s score')
     .argument('<item_id>', 'the item to find neighbours for')
     .option('--k <n>', 'how many neighbours', positiveInt('--k'), 10)
     .option('--version <name>', 'embedding version (default: BLEND_EMBEDDING_VERSION, then the active version)')
     .addOption(new Option('--modality <m>', 'text or image').choices(['text', 'image']).default('text'))
-    .addHelpText('after', '\nExamples:\n  itemvec similar sku-00001\n  itemvec similar sku-00402 --k 5 --version v2 --json')
-    .action(async (itemId: string, opts: CommonOptions & { k: number; modality: 'text' | 'image' }) => {
-      const config = configFrom(opts);
+    .addOption(new Option('--mode <mode>', 'fused, or one signal alone').choices(['fused', 'dense', 'lexical', 'tags']).default('fused'))
+    .addHelpText(
+      'after',
+      `
+Scores: dense = cosine similarity, lexical = BM25 of the item's terms, tags = tag overlap; the list is
+ranked by their weighted reciprocal rank fusion (retrieve.fusion, ITEMVEC_FUSION).
+
+Examples:
+  itemvec similar sku-00001
+  itemvec similar sku-00402 --k 5 --version v2 --json
+  itemvec similar sku-00001 --mode lexical`,
+    )
+    .action(async (itemId: string, opts: CommonOptions & { k: number; modality: 'text' | 'image'; mode: RetrievalMode }) => {
+      // --mode here is the retrieval mode; configFrom would read it as run --mode.
+      const config = configFrom({ ...opts, mode: undefined });
       await withDb(config, async (db) => {
         const result = await similar(db, {
           orgId: config.orgId,
@@ -233,29 +247,32 @@ ${EXIT_CODES}`,
           k: opts.k,
           modality: opts.modality,
           version: opts.version,
-          ...retrieveOptions(config.retrieve),
+          mode: opts.mode,
+          ...queryOptions(retrieveOptions(config.retrieve), config.namespace),
         });
         const self = opts.json ? null : await getCatalogItem(db, config.orgId, config.namespace, itemId);
-        print(opts.json, { item_id: itemId, version: result.version.version, mode: result.mode, candidates: result.candidates }, () =>
-          formatCandidates(`Similar to ${itemId}${self ? ` (${self.brand} · ${self.category})` : ''} — version ${result.version.version}`, result.candidates),
+        const describe = self ? ` (${[self.title, self.brand, self.category].filter(Boolean).join(' · ')})` : '';
+        print(opts.json, { item_id: itemId, version: result.version.version, mode: result.mode, fusion: result.fusion, candidates: result.candidates }, () =>
+          formatCandidates(`Similar to ${itemId}${describe} — version ${result.version.version}, ${result.mode}`, result.candidates),
         );
       });
     });
 
   withProvider(withCommon(program.command('search')))
-    .description('embed TEXT with the version\'s model and print the nearest items')
+    .description('find items for TEXT: dense (embedded with the version\'s model) and lexical (BM25) evidence fused')
     .argument('<text>', 'free text, e.g. "waterproof hiking boots"')
     .option('--k <n>', 'how many results', positiveInt('--k'), 10)
+    .addOption(new Option('--mode <mode>', 'fused, or one signal alone (lexical needs no model)').choices(['fused', 'dense', 'lexical']).default('fused'))
     .option('--version <name>', 'embedding version (default: BLEND_EMBEDDING_VERSION, then the active version)')
     .addOption(new Option('--modality <m>', 'text: search text vectors; image: search image vectors with a CLIP text tower').choices(['text', 'image']).default('text'))
     .option('--image-model-dir <dir>', 'with --modality image: the CLIP model folder the image version was embedded with (also ITEMVEC_IMAGE_MODEL_DIR)')
     .addHelpText(
       'after',
-      '\nExamples:\n  itemvec search "waterproof hiking boots"\n  itemvec search "espresso machine" --k 3 --json\n' +
+      '\nExamples:\n  itemvec search "waterproof hiking boots"\n  itemvec search "espresso machine" --k 3 --json\n  itemvec search "analog watch for women" --mode lexical\n' +
         '  itemvec search "red shoes" --modality image --image-model-dir models/clip-vit-b32',
     )
-    .action(async (text: string, opts: CommonOptions & ProviderFlags & ImageFlags & { k: number }) => {
-      const config = configFrom(opts);
+    .action(async (text: string, opts: CommonOptions & ProviderFlags & ImageFlags & { k: number; mode: Exclude<RetrievalMode, 'tags'> }) => {
+      const config = configFrom({ ...opts, mode: undefined });
       if (opts.modality === 'image') {
         await withDb(config, async (db) => {
           const retrieve = retrieveOptions(config.retrieve);
@@ -265,7 +282,7 @@ ${EXIT_CODES}`,
           const provider = await imageProviderForTextSearch(version, config.images.modelDir);
           try {
             const vector = await imageQueryVector(provider, version, text);
-            const result = await search(db, { orgId: config.orgId, namespace: config.namespace, modality: 'image', vector, k: opts.k, version: version.version, ...retrieve });
+            const result = await search(db, { orgId: config.orgId, namespace: config.namespace, modality: 'image', vector, k: opts.k, version: version.version, ...queryOptions(retrieve, config.namespace) });
             print(opts.json, { query: text, modality: 'image', version: result.version.version, candidates: result.candidates }, () =>
               formatCandidates(`Images nearest to "${text}" — version ${result.version.version}`, result.candidates),
             );
@@ -275,7 +292,8 @@ ${EXIT_CODES}`,
         });
         return;
       }
-      const provider = await createProvider(config.embed.provider, { ...config.embed });
+      // Lexical evidence needs no model: only a mode with dense evidence loads one.
+      const provider = opts.mode === 'lexical' ? undefined : await createProvider(config.embed.provider, { ...config.embed });
       try {
         await withDb(config, async (db) => {
           const result = await search(db, {
@@ -285,14 +303,15 @@ ${EXIT_CODES}`,
             provider,
             k: opts.k,
             version: opts.version,
-            ...retrieveOptions(config.retrieve),
+            mode: opts.mode,
+            ...queryOptions(retrieveOptions(config.retrieve), config.namespace),
           });
-          print(opts.json, { query: text, version: result.version.version, candidates: result.candidates }, () =>
-            formatCandidates(`Nearest to "${text}" — version ${result.version.version}`, result.candidates),
+          print(opts.json, { query: text, version: result.version.version, mode: result.mode, fusion: result.fusion, candidates: result.candidates }, () =>
+            formatCandidates(`Items for "${text}" — version ${result.version.version}, ${result.mode}`, result.candidates),
           );
         });
       } finally {
-        await provider.close();
+        await provider?.close();
       }
     });
 
@@ -323,7 +342,7 @@ ${EXIT_CODES}`,
       const provider = await createProvider(config.embed.provider, { ...config.embed, apiKey: config.embed.apiKey ?? 'not-used' });
       try {
         await withDb(config, async (db) => {
-          const v = await createVersion(db, { ...keyOf(config, config.version, opts.modality), provider: provider.name, model: provider.model, dims: provider.dims, promptTemplate: config.prompt.template });
+          const v = await createVersion(db, { ...keyOf(config, config.version, opts.modality), provider: provider.name, model: provider.model, dims: provider.dims, promptTemplate: config.prompt.template, textSearchConfig: config.prompt.textSearchConfig });
           print(opts.json, v, () => `version ${v.version} of ${v.namespace} (${v.modality}): ${v.provider}/${v.model}, ${v.dims}-d, ${v.status}`);
         });
       } finally {

@@ -38,6 +38,7 @@ export function aggregateSummaries(runId: string, shards: RunSummary[], options:
     embedded: sum((s) => s.embedded),
     skipped_unchanged: sum((s) => s.skipped_unchanged),
     cache_hits: sum((s) => s.cache_hits),
+    lexical_indexed: sum((s) => s.lexical_indexed ?? 0),
     sampled_out: sampledOut,
     failed,
     failure_rate: Math.round(failureRate * 10_000) / 10_000,

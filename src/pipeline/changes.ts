@@ -1,7 +1,7 @@
 /** Change detection: which items of a batch need embedding in this version, and which only new attributes. */
 import type { CatalogItem } from '../catalog/item.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
-import type { PromptRenderer } from '../prompt/template.js';
+import type { CompiledTemplate } from '../prompt/template.js';
 import type { Queryable } from '../store/db.js';
 import { lookupExisting, type CatalogRow, type VersionKey } from '../store/embeddings.js';
 import { attributesHash, metadataHash } from './hash.js';
@@ -17,33 +17,37 @@ export interface ChangedItem {
 
 /**
  * Items of one (org, namespace) → those to embed (new, prompt/model changed, or a new
- * `metadata_version`), how many are unchanged, and the unchanged ones whose stored attributes
- * (tags, image URL…) are stale. One query per batch.
+ * `metadata_version`), how many are unchanged, the unchanged ones whose stored attributes (tags,
+ * image URL…) are stale, and the unchanged ones whose lexical document is missing or stale (a
+ * version loaded before lexical retrieval existed): those are indexed without a model call.
+ * One query per batch.
  */
 export async function findChanges(
   db: Queryable,
   key: VersionKey,
   items: CatalogItem[],
-  render: PromptRenderer,
+  template: Pick<CompiledTemplate, 'render'>,
   provider: Pick<EmbeddingProvider, 'name' | 'model' | 'dims'>,
-): Promise<{ changed: ChangedItem[]; unchanged: number; attributesOnly: CatalogRow[] }> {
+): Promise<{ changed: ChangedItem[]; unchanged: number; attributesOnly: CatalogRow[]; lexicalOnly: ChangedItem[] }> {
   const existing = await lookupExisting(db, key, items.map((i) => i.itemId));
   const changed: ChangedItem[] = [];
   const attributesOnly: CatalogRow[] = [];
+  const lexicalOnly: ChangedItem[] = [];
   let unchanged = 0;
   for (const item of items) {
-    const prompt = render(item);
+    const prompt = template.render(item);
     const hash = metadataHash(prompt, provider.name, provider.model, provider.dims);
     const attrs = attributesHash(item);
     const state = existing.get(item.itemId);
     if (state?.metadataHash === hash && (item.metadataVersion === null || item.metadataVersion === state.metadataVersion)) {
       unchanged += 1;
       if (state.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
+      if (key.modality === 'text' && state.lexicalHash !== hash) lexicalOnly.push({ item, prompt, metadataHash: hash, attributesHash: attrs });
     } else {
       changed.push({ item, prompt, metadataHash: hash, attributesHash: attrs, forced: state?.metadataHash === hash });
     }
   }
-  return { changed, unchanged, attributesOnly };
+  return { changed, unchanged, attributesOnly, lexicalOnly };
 }
 
 /** Items whose catalog_items row is missing or stale, with their new attributes hash (no embedding involved). */

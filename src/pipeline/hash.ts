@@ -11,7 +11,8 @@ export function metadataHash(prompt: string, provider: string, model: string, di
 
 /** Hash of every stored attribute, so tag or URL edits refresh catalog_items without re-embedding. */
 export function attributesHash(item: CatalogItem): string {
-  return createHash('sha256')
-    .update(JSON.stringify([item.brand, item.category, item.description, item.imageUrl, item.tags, item.metadataVersion]))
-    .digest('hex');
+  const attributes: unknown[] = [item.brand, item.category, item.description, item.imageUrl, item.tags, item.metadataVersion];
+  // Appended only when present, so the hashes of catalogs without titles stay what they were.
+  if (item.title !== null) attributes.push(item.title);
+  return createHash('sha256').update(JSON.stringify(attributes)).digest('hex');
 }

@@ -204,6 +204,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
             model: provider.model,
             dims: provider.dims,
             promptTemplate: provider.preprocessing,
+            textSearchConfig: config.prompt.textSearchConfig,
           }),
         );
       }
@@ -278,6 +279,10 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
         stats.skippedUnchanged += 1;
         if (state?.attributesHash !== attrs) attributesOnly.push({ item, attributesHash: attrs });
       };
+      if (item.imageUrl === '') {
+        fail(key, item, 'transform', 'NO_IMAGE_URL', 'the item has no image_url: nothing to fetch');
+        return;
+      }
       // Validators are sent only when they describe the bytes this version's vector was made from.
       const current = stored !== undefined && stored.url === item.imageUrl && state?.metadataHash != null && state.metadataHash === imageMetadataHash(provider, stored.sha256);
       let result: FetchResult;

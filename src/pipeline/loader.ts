@@ -1,8 +1,9 @@
 /**
  * The load stage: buffers embedded items and writes them in batches, first the raw chunk vectors
- * as one Parquet part, then the pooled item vectors, catalog attributes and resolved dead letters
- * in one Postgres transaction. A crash between the two leaves an extra Parquet part and no row, so
- * the next run embeds those items again; never a row without its raw vectors.
+ * as one Parquet part, then the pooled item vectors, catalog attributes, resolved dead letters and
+ * (text) lexical documents in one Postgres transaction. A crash between the two leaves an extra
+ * Parquet part and no row, so the next run embeds those items again; never a row without its raw
+ * vectors, never a vector without its words.
  */
 import type { CatalogItem } from '../catalog/item.js';
 import type { ObjectStore } from '../objects/store.js';
@@ -10,6 +11,7 @@ import { chunkVectorPartKey, encodeChunkVectors, type ChunkVectorRow } from '../
 import type { Db } from '../store/db.js';
 import { upsertCatalogItems, upsertItemVectors, type VersionKey } from '../store/embeddings.js';
 import { clearFailures } from '../store/failures.js';
+import { writeLexicalDocuments, type LexicalDocument } from '../store/lexical.js';
 import type { Modality } from '../store/versions.js';
 import { groupByTenant } from './group.js';
 import type { RunStats } from './stats.js';
@@ -33,6 +35,13 @@ export interface LoaderOptions {
   model: string;
   batchSize: number;
   stats: RunStats;
+  /** Text versions: how an item's lexical document is made, written with its vector. */
+  lexical?: LexicalIndexing;
+}
+
+export interface LexicalIndexing {
+  textSearchConfig: string;
+  documents(items: Array<{ item: CatalogItem; metadataHash: string }>): LexicalDocument[];
 }
 
 export class Loader {
@@ -118,6 +127,9 @@ export class Loader {
       );
       await upsertCatalogItems(tx, orgId, namespace, items.map((e) => ({ item: e.item, attributesHash: e.attributesHash })));
       await clearFailures(tx, key, items.map((e) => e.item.itemId));
+      // Last: it locks the version's corpus statistics, which concurrent loads wait for until commit.
+      const lexical = this.o.lexical;
+      if (lexical) await writeLexicalDocuments(tx, key, lexical.textSearchConfig, lexical.documents(items));
     });
     this.o.stats.embedded += items.length;
   }

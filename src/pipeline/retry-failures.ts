@@ -37,7 +37,7 @@ export async function retryFailures(options: RetryOptions): Promise<RetryResult[
     // A rejected row may belong to a version that was never created (nothing loaded yet): the
     // current config's settings then apply, exactly as for the run that rejected it.
     const settings = version
-      ? { embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims }, prompt: { template: version.promptTemplate } }
+      ? { embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims }, prompt: { template: version.promptTemplate, textSearchConfig: version.textSearchConfig } }
       : {};
     const runConfig: Config = { ...config, ...settings, namespace: key.namespace, version: key.version, modality: key.modality };
     const failureKeys: string[] = [];
@@ -63,6 +63,7 @@ function asCatalogRow(payload: unknown): unknown {
     item_id: item.itemId,
     org_id: item.orgId,
     namespace: item.namespace,
+    title: item.title,
     description: item.description,
     brand: item.brand,
     category: item.category,

@@ -23,6 +23,7 @@ import { openDb, type Db } from '../store/db.js';
 import { finishRun, heartbeat, markInterrupted, startRun } from '../store/runs.js';
 import { reusableHashes, reuseVectors, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
 import { clearFailures, type FailureStage } from '../store/failures.js';
+import { writeLexicalDocuments } from '../store/lexical.js';
 import { migrate } from '../store/migrations.js';
 import { assertSameSettings, ensureVersion, getVersion, type VersionRecord, type VersionSpec } from '../store/versions.js';
 import { findChanges, staleAttributes, type ChangedItem } from './changes.js';
@@ -31,7 +32,7 @@ import { BatchJobs } from './batch.js';
 import { DeadLetters } from './dead-letters.js';
 import { Flusher } from './flusher.js';
 import { groupByTenant } from './group.js';
-import { Loader } from './loader.js';
+import { Loader, type LexicalIndexing } from './loader.js';
 import { itemBatches } from './read.js';
 import { SAMPLE_BUCKETS, inSample } from './sample.js';
 import { RunStats, type RunProgress } from './stats.js';
@@ -81,7 +82,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
   // Imported only for image runs, so a text run never loads sharp, TF.js for images or the fetcher.
   if (config.modality === 'image') return (await import('./image-job.js')).runImageJob(options);
   // Checked before any slow start-up (database, model) so a bad template fails at once.
-  const render = compileTemplate(config.prompt.template);
+  const template = compileTemplate(config.prompt.template);
   const logger = options.logger ?? createLogger();
   const startedAt = performance.now();
   const runId = randomUUID();
@@ -136,6 +137,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           model: provider.model,
           dims: provider.dims,
           promptTemplate: config.prompt.template,
+          textSearchConfig: config.prompt.textSearchConfig,
         };
         if (dryRun) {
           // Read-only: a version that does not exist yet simply has no vectors, so everything is new.
@@ -157,7 +159,11 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       options.onProgress?.(stats.progress(reader, cost));
     };
 
-    const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats });
+    const lexical: LexicalIndexing = {
+      textSearchConfig: config.prompt.textSearchConfig,
+      documents: (items) => items.map((c) => ({ itemId: c.item.itemId, text: template.lexicalText(c.item), metadataHash: c.metadataHash })),
+    };
+    const loader = new Loader({ db, objects, runId, version: config.version, modality: config.modality, model: provider.model, batchSize: config.run.loadBatchSize, stats, lexical });
     const fail = (key: VersionKey, item: CatalogItem, stage: FailureStage, code: string, message: string) => {
       stats.failed += 1;
       metrics?.failure(stage, code);
@@ -255,6 +261,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           const served = reusable.filter((c) => ids.has(c.item.itemId));
           await upsertCatalogItems(tx, key.orgId, key.namespace, served.map((c) => ({ item: c.item, attributesHash: c.attributesHash })));
           await clearFailures(tx, key, [...ids]);
+          await writeLexicalDocuments(tx, key, lexical.textSearchConfig, lexical.documents(served));
           return ids;
         });
       }
@@ -276,14 +283,28 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
           if (!dryRun) await upsertCatalogItems(db, key.orgId, key.namespace, await staleAttributes(db, key, outside));
           if (group.length === 0) continue;
         }
-        const detected = await findChanges(db, key, group, render, provider);
+        const detected = await findChanges(db, key, group, template, provider);
         stats.skippedUnchanged += detected.unchanged;
-        if (!dryRun) await upsertCatalogItems(db, key.orgId, key.namespace, detected.attributesOnly);
-        const changed = await fromCache(key, detected.changed);
+        if (!dryRun) {
+          await upsertCatalogItems(db, key.orgId, key.namespace, detected.attributesOnly);
+          if (detected.lexicalOnly.length > 0) {
+            await db.transaction((tx) => writeLexicalDocuments(tx, key, lexical.textSearchConfig, lexical.documents(detected.lexicalOnly)));
+            stats.lexicalIndexed += detected.lexicalOnly.length;
+          }
+        }
+        // An item with no text would be embedded as the template's own words, the same vector for all of them.
+        const empty = detected.changed.filter((c) => template.isEmpty(c.item));
+        for (const c of empty) fail(key, c.item, 'transform', 'EMPTY_TEXT', `no text to embed: every field the prompt template uses is empty (${template.contentFields.map((f) => `{${f}}`).join(' ')})`);
+        const changed = await fromCache(key, empty.length ? detected.changed.filter((c) => !template.isEmpty(c.item)) : detected.changed);
         for (const change of changed) {
           const chunks = chunkText(change.prompt, provider.tokenizer, provider.maxInputTokens);
           if (chunks.some((c) => c.tokens === 0)) {
             fail(key, change.item, 'transform', 'EMPTY_PROMPT', 'the rendered prompt has no tokens');
+            continue;
+          }
+          const tokens = chunks.reduce((n, c) => n + c.tokens, 0);
+          if (tokens > config.run.maxItemTokens) {
+            fail(key, change.item, 'transform', 'TEXT_TOO_LONG', `the prompt has ${tokens} tokens, above run.maxItemTokens (${config.run.maxItemTokens}; ITEMVEC_MAX_ITEM_TOKENS): shorten the text or raise the cap`);
             continue;
           }
           if (batchJobs?.isPending(change.item, change.metadataHash)) {
@@ -326,7 +347,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       await loads.idle();
     }
 
-    if (!dryRun) await afterLoad(db, versions.values(), { loaded: stats.embedded + stats.cacheHits, createIndex: config.run.createIndex, logger });
+    if (!dryRun) await afterLoad(db, versions.values(), { loaded: stats.embedded + stats.cacheHits + stats.lexicalIndexed, createIndex: config.run.createIndex, logger });
 
     const summary = summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, dryRun, cost: costUsd(stats.tokens, price, config.run.mode) });
     report();

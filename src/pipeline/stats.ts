@@ -29,6 +29,8 @@ export class RunStats {
   skippedUnchanged = 0;
   /** Changed items whose vector was copied from the content cache instead of embedded. */
   cacheHits = 0;
+  /** Unchanged items whose lexical document was missing or stale and was written without a model call. */
+  lexicalIndexed = 0;
   /** Items outside the --sample share. */
   sampledOut = 0;
   failed = 0;

@@ -17,6 +17,8 @@ export interface RunSummary {
   skipped_unchanged: number;
   /** Changed items whose vector was copied from another version or namespace with the same model and prompt. */
   cache_hits: number;
+  /** Unchanged items whose lexical document was written without a model call (e.g. a version loaded before lexical retrieval). */
+  lexical_indexed: number;
   /** The --sample share (1 = every item) and the items it left out. */
   sample: number;
   sampled_out: number;
@@ -78,6 +80,7 @@ export function summarize({ runId, config, provider, stats, startedAt, objectsUr
     embedded: stats.embedded,
     skipped_unchanged: stats.skippedUnchanged,
     cache_hits: stats.cacheHits,
+    lexical_indexed: stats.lexicalIndexed,
     sample: config.run.sample,
     sampled_out: stats.sampledOut,
     failed: stats.failed,

@@ -60,7 +60,7 @@ export async function runService(options: ServiceOptions): Promise<void> {
       const next = options.loadConfig();
       settings = serveSettings(next);
       logger.info(
-        { blendEmbeddingVersion: settings.blendEmbeddingVersion, minTags: settings.minTags, embeddingWeight: settings.embeddingWeight, efSearch: settings.efSearch, configuredKeys: settings.apiKeys.length },
+        { blendEmbeddingVersion: settings.blendEmbeddingVersion, fusion: settings.fusion, namespaces: settings.namespaces, efSearch: settings.efSearch, configuredKeys: settings.apiKeys.length },
         'settings reloaded',
       );
       const fixed = (c: Config) => JSON.stringify([c.serve.host, c.serve.port, c.databaseUrl ?? c.home, c.embed]);

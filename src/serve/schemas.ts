@@ -20,26 +20,36 @@ const version = name('embedding version; default: BLEND_EMBEDDING_VERSION for th
 
 const nullable = (type: 'string' | 'number') => ({ type: [type, 'null'] }) as const;
 
+const rank = { type: ['integer', 'null'], minimum: 1 } as const;
 const candidate = {
   type: 'object',
-  required: ['item_id', 'score', 'version', 'modality', 'source', 'embedding_score', 'tag_score'],
+  required: ['item_id', 'score', 'version', 'modality', 'dense_score', 'lexical_score', 'tag_score', 'ranks'],
   properties: {
     item_id: { type: 'string' },
-    score: { type: 'number', description: 'the ranking score; its meaning depends on source' },
+    score: { type: 'number', description: 'the ranking score: the fused score (Σ weight / (rrfK + rank)), or the one signal\'s score in a single-signal mode' },
     version: { type: 'string' },
     modality: { type: 'string', enum: ['text', 'image'] },
-    source: {
-      type: 'string',
-      enum: ['embedding', 'tags', 'blend'],
-      description: 'embedding: score is cosine similarity; tags: score is the tag score; blend: w·embedding_score + (1−w)·tag_score',
+    dense_score: { ...nullable('number'), description: 'cosine similarity with the query (−1–1); null when the item has no vector in the version' },
+    lexical_score: { ...nullable('number'), description: 'BM25 score for the query\'s terms (≥ 0); null when it shares none of them' },
+    tag_score: { ...nullable('number'), description: 'Jaccard overlap of its tags with the query item\'s (0–1); null for search' },
+    ranks: {
+      type: 'object',
+      description: 'rank in each signal\'s candidate list (1 = best), null when that list did not hold it',
+      properties: { dense: rank, lexical: rank, tags: rank },
     },
-    embedding_score: { ...nullable('number'), description: 'cosine similarity with the query, null when the item has no vector in the version' },
-    tag_score: { ...nullable('number'), description: 'overlap of tags, category and brand with the query item (0–1); null for search' },
+    title: nullable('string'),
     brand: nullable('string'),
     category: nullable('string'),
     description: nullable('string'),
   },
 } as const;
+const fusion = {
+  type: 'object',
+  description: 'the weights and RRF constant the list was fused with (retrieve.fusion, per namespace)',
+  properties: { dense: { type: 'number' }, lexical: { type: 'number' }, tags: { type: 'number' }, rrfK: { type: 'integer' } },
+} as const;
+const modeOf = (modes: readonly string[]) =>
+  ({ type: 'string', enum: modes, default: 'fused', description: 'fused: every signal, fused; or one signal alone' }) as const;
 
 const errorBody = {
   type: 'object',
@@ -57,8 +67,7 @@ const security = [{ apiKey: [] }];
 
 export const similarSchema = {
   summary: 'Items similar to an item',
-  description:
-    'Tag and embedding candidates of the caller\'s org, blended when the item has enough tags, otherwise the tag list filled with embedding candidates.',
+  description: 'Dense (cosine), lexical (BM25) and tag candidates of the caller\'s org, fused by weighted reciprocal rank; every candidate shows each signal\'s score.',
   tags: ['retrieval'],
   security,
   params: {
@@ -66,17 +75,18 @@ export const similarSchema = {
     required: ['ns', 'id'],
     properties: { ns: name('namespace'), id: { type: 'string', minLength: 1, maxLength: 512, description: 'item id' } },
   },
-  querystring: { type: 'object', additionalProperties: false, properties: { k, modality, version } },
+  querystring: { type: 'object', additionalProperties: false, properties: { k, modality, version, mode: modeOf(['fused', 'dense', 'lexical', 'tags']) } },
   response: {
     200: {
       type: 'object',
-      required: ['namespace', 'item_id', 'version', 'modality', 'mode', 'candidates'],
+      required: ['namespace', 'item_id', 'version', 'modality', 'mode', 'fusion', 'candidates'],
       properties: {
         namespace: { type: 'string' },
         item_id: { type: 'string' },
         version: { type: 'string' },
         modality: { type: 'string' },
-        mode: { type: 'string', enum: ['blend', 'fill'] },
+        mode: { type: 'string' },
+        fusion,
         candidates: { type: 'array', items: candidate },
       },
     },
@@ -86,7 +96,8 @@ export const similarSchema = {
 
 export const searchSchema = {
   summary: 'Items nearest to a text or a vector',
-  description: 'Give exactly one of `text` (embedded with the version\'s own model) or `vector` (as many numbers as the version has dims).',
+  description:
+    'Give exactly one of `text` (dense: embedded with the version\'s own model, fused with lexical: BM25 over its words) or `vector` (as many numbers as the version has dims; dense only).',
   tags: ['retrieval'],
   security,
   params: { type: 'object', required: ['ns'], properties: { ns: name('namespace') } },
@@ -99,16 +110,19 @@ export const searchSchema = {
       k,
       modality,
       version,
+      mode: modeOf(['fused', 'dense', 'lexical']),
     },
   },
   response: {
     200: {
       type: 'object',
-      required: ['namespace', 'version', 'modality', 'candidates'],
+      required: ['namespace', 'version', 'modality', 'mode', 'fusion', 'candidates'],
       properties: {
         namespace: { type: 'string' },
         version: { type: 'string' },
         modality: { type: 'string' },
+        mode: { type: 'string' },
+        fusion,
         candidates: { type: 'array', items: candidate },
       },
     },

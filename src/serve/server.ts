@@ -30,7 +30,9 @@ import {
 import { ConfigError, DatabaseError, errorMessage, NotFoundError, ProviderError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { authFailures, collectProcessMetrics, httpRequestDuration, httpRequests, registry, retrievalCandidates, retrievalRequests } from '../metrics.js';
-import { search, similar, type Candidate, type SimilarResult } from '../retrieve/similar.js';
+import { SIGNALS } from '../retrieve/fusion.js';
+import { queryOptions } from '../retrieve/options.js';
+import { search, similar, type Candidate, type RetrievalMode, type SimilarResult } from '../retrieve/similar.js';
 import type { Db } from '../store/db.js';
 import { MIGRATIONS } from '../store/migrations.js';
 import type { Modality } from '../store/versions.js';
@@ -172,34 +174,30 @@ export async function buildServer(options: ServerOptions): Promise<ItemvecServer
 
     const count = (operation: string, result: SimilarResult) => {
       retrievalRequests.inc({ operation, mode: result.mode });
-      for (const c of result.candidates) retrievalCandidates.inc({ operation, source: c.source });
-    };
-    const scoring = () => {
-      const { blend, efSearch, minTags, embeddingWeight } = settings();
-      return { blend, efSearch, minTags, embeddingWeight };
+      for (const c of result.candidates) retrievalCandidates.inc({ operation, signals: SIGNALS.filter((s) => c.ranks[s] !== null).join('+') || 'none' });
     };
 
-    v1.get<{ Params: { ns: string; id: string }; Querystring: { k: number; modality: Modality; version?: string } }>(
+    v1.get<{ Params: { ns: string; id: string }; Querystring: { k: number; modality: Modality; version?: string; mode: RetrievalMode } }>(
       '/namespaces/:ns/items/:id/similar',
       { schema: similarSchema },
       async (req) => {
         const { ns, id } = req.params;
-        const result = await similar(db, { orgId: req.orgId, namespace: ns, itemId: id, ...req.query, ...scoring() });
+        const result = await similar(db, { orgId: req.orgId, namespace: ns, itemId: id, ...req.query, ...queryOptions(settings(), ns) });
         count('similar', result);
-        return { namespace: ns, item_id: id, version: result.version.version, modality: result.version.modality, mode: result.mode, candidates: result.candidates };
+        return { namespace: ns, item_id: id, version: result.version.version, modality: result.version.modality, mode: result.mode, fusion: result.fusion, candidates: result.candidates };
       },
     );
 
-    v1.post<{ Params: { ns: string }; Body: { text?: string; vector?: number[]; k: number; modality: Modality; version?: string } }>(
+    v1.post<{ Params: { ns: string }; Body: { text?: string; vector?: number[]; k: number; modality: Modality; version?: string; mode: RetrievalMode } }>(
       '/namespaces/:ns/search',
       { schema: searchSchema },
       async (req) => {
         const { text, vector, ...rest } = req.body;
         if ((text === undefined) === (vector === undefined)) throw new ConfigError('give exactly one of "text" or "vector"');
-        const common = { orgId: req.orgId, namespace: req.params.ns, ...rest, ...scoring() };
+        const common = { orgId: req.orgId, namespace: req.params.ns, ...rest, ...queryOptions(settings(), req.params.ns) };
         const result = text !== undefined ? await search(db, { ...common, text, provider: (v) => providers.get(v) }) : await search(db, { ...common, vector: vector! });
         count('search', result);
-        return { namespace: req.params.ns, version: result.version.version, modality: result.version.modality, candidates: result.candidates satisfies Candidate[] };
+        return { namespace: req.params.ns, version: result.version.version, modality: result.version.modality, mode: result.mode, fusion: result.fusion, candidates: result.candidates satisfies Candidate[] };
       },
     );
   }, { prefix: '/v1' });

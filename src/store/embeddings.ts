@@ -17,21 +17,28 @@ export interface ExistingState {
   metadataVersion: string | null;
   /** Null when the item is not in catalog_items yet. */
   attributesHash: string | null;
+  /** The prompt hash its lexical document was written with (text versions); null when it has none. */
+  lexicalHash: string | null;
 }
 
 /** What is stored for these items in this version, one query per batch of ids. */
 export async function lookupExisting(db: Queryable, key: VersionKey, itemIds: string[]): Promise<Map<string, ExistingState>> {
-  const rows = await db.query<{ item_id: string; metadata_hash: string | null; metadata_version: string | null; attributes_hash: string | null }>(
-    `SELECT i.item_id, e.metadata_hash, e.metadata_version, c.attributes_hash
+  const rows = await db.query<{ item_id: string; metadata_hash: string | null; metadata_version: string | null; attributes_hash: string | null; lexical_hash: string | null }>(
+    `SELECT i.item_id, e.metadata_hash, e.metadata_version, c.attributes_hash, l.metadata_hash AS lexical_hash
      FROM unnest($5::text[]) AS i(item_id)
      LEFT JOIN item_embeddings e
        ON e.org_id = $1 AND e.item_id = i.item_id AND e.namespace = $2 AND e.modality = $3 AND e.version = $4
      LEFT JOIN catalog_items c
-       ON c.org_id = $1 AND c.namespace = $2 AND c.item_id = i.item_id`,
+       ON c.org_id = $1 AND c.namespace = $2 AND c.item_id = i.item_id
+     LEFT JOIN lexical_documents l
+       ON $3 = 'text' AND l.org_id = $1 AND l.namespace = $2 AND l.version = $4 AND l.item_id = i.item_id`,
     [key.orgId, key.namespace, key.modality, key.version, itemIds],
   );
   return new Map(
-    rows.map((r) => [r.item_id, { metadataHash: r.metadata_hash, metadataVersion: r.metadata_version, attributesHash: r.attributes_hash }]),
+    rows.map((r) => [
+      r.item_id,
+      { metadataHash: r.metadata_hash, metadataVersion: r.metadata_version, attributesHash: r.attributes_hash, lexicalHash: r.lexical_hash },
+    ]),
   );
 }
 
@@ -117,13 +124,13 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
 export async function upsertCatalogItems(db: Queryable, orgId: string, namespace: string, rows: CatalogRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
-    `INSERT INTO catalog_items (org_id, namespace, item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash, updated_at)
+    `INSERT INTO catalog_items (org_id, namespace, item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash, title, updated_at)
      SELECT $1, $2, r.item_id, r.brand, r.category, r.description, r.image_url,
-            COALESCE((SELECT array_agg(t) FROM jsonb_array_elements_text(r.tags) t), '{}'), r.metadata_version, r.attributes_hash, now()
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])
-       AS r(item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash)
+            COALESCE((SELECT array_agg(t) FROM jsonb_array_elements_text(r.tags) t), '{}'), r.metadata_version, r.attributes_hash, r.title, now()
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[])
+       AS r(item_id, brand, category, description, image_url, tags, metadata_version, attributes_hash, title)
      ON CONFLICT (org_id, namespace, item_id) DO UPDATE SET
-       brand = EXCLUDED.brand, category = EXCLUDED.category, description = EXCLUDED.description, image_url = EXCLUDED.image_url,
+       title = EXCLUDED.title, brand = EXCLUDED.brand, category = EXCLUDED.category, description = EXCLUDED.description, image_url = EXCLUDED.image_url,
        tags = EXCLUDED.tags, metadata_version = EXCLUDED.metadata_version, attributes_hash = EXCLUDED.attributes_hash, updated_at = now()`,
     [
       orgId,
@@ -137,6 +144,7 @@ export async function upsertCatalogItems(db: Queryable, orgId: string, namespace
       rows.map((r) => JSON.stringify(r.item.tags)),
       rows.map((r) => r.item.metadataVersion),
       rows.map((r) => r.attributesHash),
+      rows.map((r) => r.item.title),
     ],
   );
 }
@@ -197,9 +205,9 @@ export async function getCatalogItem(
   orgId: string,
   namespace: string,
   itemId: string,
-): Promise<{ brand: string; category: string; description: string } | null> {
-  const rows = await db.query<{ brand: string; category: string; description: string }>(
-    'SELECT brand, category, description FROM catalog_items WHERE org_id = $1 AND namespace = $2 AND item_id = $3',
+): Promise<{ title: string | null; brand: string; category: string; description: string } | null> {
+  const rows = await db.query<{ title: string | null; brand: string; category: string; description: string }>(
+    'SELECT title, brand, category, description FROM catalog_items WHERE org_id = $1 AND namespace = $2 AND item_id = $3',
     [orgId, namespace, itemId],
   );
   return rows[0] ?? null;

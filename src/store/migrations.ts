@@ -217,6 +217,62 @@ CREATE TABLE embedding_runs (
 CREATE INDEX embedding_runs_version ON embedding_runs (version, modality, started_at DESC);
 `,
   },
+  {
+    id: 6,
+    name: 'lexical retrieval (BM25), product titles',
+    sql: `
+ALTER TABLE catalog_items ADD COLUMN title TEXT;
+-- The Postgres text search configuration (analyser: stemming, stop words) of a text version's lexical
+-- index. Like the prompt template it is fixed per version: documents and queries must be analysed alike.
+ALTER TABLE embedding_versions ADD COLUMN text_search_config TEXT NOT NULL DEFAULT 'english';
+
+-- The lexical side of a text version (src/store/lexical.ts), written in the same transaction as the
+-- item's vector: one document per item with a vector, analysed by to_tsvector, as an inverted index
+-- that BM25 reads (idf from lexical_terms and lexical_corpus, tf and length from the posting).
+-- metadata_hash is the prompt hash of the vector it was written with: a different one means stale.
+CREATE TABLE lexical_documents (
+  org_id        UUID   NOT NULL,
+  namespace     TEXT   NOT NULL,
+  version       TEXT   NOT NULL,
+  item_id       TEXT   NOT NULL,
+  metadata_hash TEXT   NOT NULL,
+  length        INT    NOT NULL, -- lexemes indexed (stop words excluded), the BM25 document length
+  lexemes       TEXT[] NOT NULL, -- distinct, sorted: the item's query terms and the postings to remove on change
+  PRIMARY KEY (org_id, namespace, version, item_id)
+);
+
+-- One row per (lexeme, document). The primary key is the index a query scans, term by term; with
+-- tf and length included a scan never visits the table (index-only, once vacuumed).
+CREATE TABLE lexical_postings (
+  org_id    UUID     NOT NULL,
+  namespace TEXT     NOT NULL,
+  version   TEXT     NOT NULL,
+  lexeme    TEXT     NOT NULL,
+  item_id   TEXT     NOT NULL,
+  tf        SMALLINT NOT NULL, -- occurrences in the document (to_tsvector keeps at most 256 positions)
+  length    INT      NOT NULL, -- the document's length, repeated here so scoring needs no second lookup
+  PRIMARY KEY (org_id, namespace, version, lexeme, item_id) INCLUDE (tf, length)
+);
+
+-- Corpus statistics, kept exact by every load transaction (deltas, locked in a fixed order).
+CREATE TABLE lexical_terms (
+  org_id    UUID   NOT NULL,
+  namespace TEXT   NOT NULL,
+  version   TEXT   NOT NULL,
+  lexeme    TEXT   NOT NULL,
+  df        INT    NOT NULL, -- documents holding the lexeme
+  PRIMARY KEY (org_id, namespace, version, lexeme)
+);
+CREATE TABLE lexical_corpus (
+  org_id       UUID   NOT NULL,
+  namespace    TEXT   NOT NULL,
+  version      TEXT   NOT NULL,
+  documents    BIGINT NOT NULL,
+  total_length BIGINT NOT NULL,
+  PRIMARY KEY (org_id, namespace, version)
+);
+`,
+  },
 ];
 
 /** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */

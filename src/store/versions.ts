@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, NotFoundError } from '../errors.js';
 import { sqlLiteral, type Db, type Queryable } from './db.js';
+import { deleteLexicalVersion } from './lexical.js';
 
 export type Modality = 'text' | 'image';
 
@@ -14,6 +15,8 @@ export interface VersionSpec {
   model: string;
   dims: number;
   promptTemplate: string;
+  /** The text search configuration of the lexical index (text versions; see store/lexical.ts). */
+  textSearchConfig: string;
 }
 
 export interface VersionRecord extends VersionSpec {
@@ -30,6 +33,7 @@ interface VersionRow {
   model: string;
   dims: number;
   prompt_template: string;
+  text_search_config: string;
   status: VersionRecord['status'];
   created_at: Date;
 }
@@ -43,6 +47,7 @@ const toRecord = (r: VersionRow): VersionRecord => ({
   model: r.model,
   dims: r.dims,
   promptTemplate: r.prompt_template,
+  textSearchConfig: r.text_search_config,
   status: r.status,
   createdAt: new Date(r.created_at),
 });
@@ -70,10 +75,11 @@ export async function getActiveVersion(db: Queryable, key: Pick<VersionSpec, 'or
  * active so that a first run is immediately searchable; later ones wait for an explicit activation.
  */
 export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<VersionRecord> {
+  if (spec.modality === 'text') await checkTextSearchConfig(db, spec.textSearchConfig);
   await db.query(
-    `INSERT INTO embedding_versions (org_id, namespace, modality, version, provider, model, dims, prompt_template)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-    [spec.orgId, spec.namespace, spec.modality, spec.version, spec.provider, spec.model, spec.dims, spec.promptTemplate],
+    `INSERT INTO embedding_versions (org_id, namespace, modality, version, provider, model, dims, prompt_template, text_search_config)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+    [spec.orgId, spec.namespace, spec.modality, spec.version, spec.provider, spec.model, spec.dims, spec.promptTemplate, spec.textSearchConfig],
   );
   const existing = await getVersion(db, spec);
   if (!existing) throw new Error(`version ${spec.version} vanished while being registered`);
@@ -87,9 +93,18 @@ export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<V
   return (await getVersion(db, spec)) as VersionRecord;
 }
 
-/** A version fixes provider, model, dims and prompt: a run with other settings must not write to it. */
+/** The database must know the configuration: a typo would otherwise fail every load transaction. */
+async function checkTextSearchConfig(db: Queryable, name: string): Promise<void> {
+  const [row] = await db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = $1) AS found', [name]);
+  if (!row?.found) {
+    throw new ConfigError(`text search configuration "${name}" does not exist in this database (prompt.textSearchConfig); see SELECT cfgname FROM pg_ts_config`, { textSearchConfig: name });
+  }
+}
+
+/** A version fixes provider, model, dims and prompt (and, for text, the lexical analyser): a run with other settings must not write to it. */
 export function assertSameSettings(existing: VersionRecord, spec: VersionSpec): void {
-  const differences = (['provider', 'model', 'dims', 'promptTemplate'] as const)
+  const fixed = ['provider', 'model', 'dims', 'promptTemplate', ...(spec.modality === 'text' ? (['textSearchConfig'] as const) : [])] as const;
+  const differences = fixed
     .filter((k) => existing[k] !== spec[k])
     .map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(spec[k])})`);
   if (differences.length > 0) {
@@ -214,6 +229,7 @@ export async function deleteVersion(db: Db, key: VersionKeyOf): Promise<{ rows: 
       [key.orgId, key.namespace, key.modality, key.version],
     );
     await tx.query('DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
+    if (key.modality === 'text') await deleteLexicalVersion(tx, key);
     await tx.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
     const [others] = await tx.query<{ n: string }>(
       'SELECT count(*) AS n FROM embedding_versions WHERE namespace = $1 AND modality = $2 AND version = $3 AND dims = $4',

@@ -2,6 +2,7 @@
 import type { CatalogItem } from '../../src/catalog/item.js';
 import type { Queryable } from '../../src/store/db.js';
 import { upsertCatalogItems, upsertItemVectors, type ItemVectorRow, type VersionKey } from '../../src/store/embeddings.js';
+import { writeLexicalDocuments } from '../../src/store/lexical.js';
 import { ensureVersion, type VersionSpec } from '../../src/store/versions.js';
 
 export const spec = (orgId: string, over: Partial<VersionSpec> = {}): VersionSpec => ({
@@ -13,6 +14,7 @@ export const spec = (orgId: string, over: Partial<VersionSpec> = {}): VersionSpe
   model: 'test-512',
   dims: 512,
   promptTemplate: 'Product: {brand} {category}\nDescription: {description}',
+  textSearchConfig: 'english',
   ...over,
 });
 
@@ -27,6 +29,7 @@ export function catalogItem(orgId: string, namespace: string, itemId: string, ov
     itemId,
     orgId,
     namespace,
+    title: null,
     description: `Description of ${itemId}`,
     brand: 'Acme',
     category: 'Outdoor > Boots',
@@ -51,4 +54,9 @@ export async function seedCatalog(db: Queryable, orgId: string, namespace: strin
     namespace,
     Object.entries(items).map(([id, over]) => ({ item: catalogItem(orgId, namespace, id, over), attributesHash: `a-${id}` })),
   );
+}
+
+/** Write lexical documents (id → text) into a version, analysed with the version's configuration. */
+export async function seedLexical(db: Queryable, s: VersionSpec, texts: Record<string, string>): Promise<void> {
+  await writeLexicalDocuments(db, keyOf(s), s.textSearchConfig, Object.entries(texts).map(([itemId, text]) => ({ itemId, text, metadataHash: `h-${itemId}` })));
 }
