@@ -66,6 +66,8 @@ export const ConfigSchema = z.object({
     maxRetries: z.coerce.number().int().min(0).max(20),
     retryBaseDelayMs: z.coerce.number().int().min(0),
     retryMaxDelayMs: z.coerce.number().int().min(0),
+    /** An item whose prompt has more tokens than this fails alone (TEXT_TOO_LONG) instead of being billed for many chunks. */
+    maxTokensPerItem: z.coerce.number().int().min(1),
     /** Caps below the server's advertised limits: requests and tokens per minute, shared by the process. */
     rpm: z.coerce.number().int().positive().optional(),
     tpm: z.coerce.number().int().positive().optional(),
@@ -94,8 +96,6 @@ export const ConfigSchema = z.object({
     cache: z.boolean(),
     /** Without a terminal, a progress log line every this many seconds. */
     progressIntervalSeconds: z.coerce.number().min(1).max(3600),
-    /** An item whose prompt has more tokens than this fails alone (TEXT_TOO_LONG) instead of being embedded in many chunks. */
-    maxItemTokens: z.coerce.number().int().min(1),
   }),
   /**
    * Distributed mode (`itemvec schedule`, `worker`, `enqueue`; src/orchestrate): a pg-boss queue in
@@ -231,10 +231,11 @@ export function defaultConfig(cwd = process.cwd()): Config {
     version: 'v1',
     modality: 'text',
     prompt: { template: DEFAULT_PROMPT_TEMPLATE, textSearchConfig: 'english' },
-    embed: { provider: 'local', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
+    // 32,768 tokens: four full text-embedding-3 inputs; product copy is rarely a tenth of that.
+    embed: { provider: 'local', maxTokensPerItem: 32_768, maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
     prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10, maxItemTokens: 32_768 },
+    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10 },
     queue: {
       schema: 'itemvec_queue',
       shards: 16,
@@ -285,6 +286,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   set(embed, 'maxRetries', env.ITEMVEC_MAX_RETRIES);
   set(embed, 'timeoutMs', env.ITEMVEC_TIMEOUT_MS);
   set(embed, 'tpm', env.ITEMVEC_TPM);
+  set(embed, 'maxTokensPerItem', env.ITEMVEC_MAX_TOKENS_PER_ITEM);
   const objects: Record<string, unknown> = {};
   set(objects, 'url', env.ITEMVEC_OBJECTS_URL);
   set(objects, 'endpoint', env.ITEMVEC_S3_ENDPOINT);
@@ -318,7 +320,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   top.serve = serve;
   const run: Record<string, unknown> = {};
   set(run, 'progressIntervalSeconds', env.ITEMVEC_PROGRESS_INTERVAL);
-  set(run, 'maxItemTokens', env.ITEMVEC_MAX_ITEM_TOKENS);
   top.run = run;
   const queue: Record<string, unknown> = {};
   set(queue, 'url', env.ITEMVEC_QUEUE_URL);

@@ -157,13 +157,13 @@ describe('lexical index', () => {
       { item_id: 'tx-3', title: `Watch ${'with a very long name '.repeat(40)}`, brand: 'Casio' },
       { item_id: 'tx-4', title: 'Leather Strap Watch' },
     ];
-    const summary = await run('tx', items, { config: { prompt: { template: 'Product: {title}\nBrand: {brand}' }, run: { maxItemTokens: 100 } } });
+    const summary = await run('tx', items, { config: { prompt: { template: 'Product: {title}\nBrand: {brand}' }, embed: { maxTokensPerItem: 100 } } });
     assert.deepEqual([summary.embedded, summary.failed, summary.rejected], [2, 2, 0]);
     const failures = new Map((await listFailures(db, { orgId: testConfig(home).orgId, namespace: 'tx' })).map((f) => [f.item_id, f]));
     assert.equal(failures.get('tx-2')?.error_class, 'EMPTY_TEXT');
     assert.match(failures.get('tx-2')!.message, /no text to embed: every field the prompt template uses is empty \(\{title\} \{brand\}\)/);
     assert.equal(failures.get('tx-3')?.error_class, 'TEXT_TOO_LONG');
-    assert.match(failures.get('tx-3')!.message, /the prompt has \d+ tokens, above run.maxItemTokens \(100; ITEMVEC_MAX_ITEM_TOKENS\)/);
+    assert.match(failures.get('tx-3')!.message, /the prompt has \d+ tokens, above embed.maxTokensPerItem \(100; ITEMVEC_MAX_TOKENS_PER_ITEM\)/);
     assert.deepEqual((await lexicalSearch(db, scope('tx'), { text: 'watch' }, bm25, 5)).map((h) => h.item_id).sort(), ['tx-1', 'tx-4']);
   });
 });

@@ -51,7 +51,7 @@ Environment:
   BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
   ITEMVEC_FUSION        fusion of dense, lexical and tag evidence: "dense=1,lexical=3,tags=0.5,rrfK=60"
   ITEMVEC_EF_SEARCH     HNSW candidate list per query   ITEMVEC_TEXT_SEARCH_CONFIG  lexical analyser of new versions (english)
-  ITEMVEC_MAX_ITEM_TOKENS  an item with a longer prompt fails alone (default 32768)
+  ITEMVEC_MAX_TOKENS_PER_ITEM  an item with a longer prompt fails alone (default 32768)
   ITEMVEC_HOST, ITEMVEC_PORT, ITEMVEC_API_KEYS  itemvec serve (see itemvec serve --help)
   ITEMVEC_IMAGE_PROVIDER mobilenet | clip    ITEMVEC_IMAGE_MODEL_DIR  CLIP folder    ITEMVEC_IMAGE_TIMEOUT_MS, ITEMVEC_IMAGE_MAX_BYTES
   ITEMVEC_IMAGE_ALLOW_HOSTS  internal hosts image fetches may reach: "cdn.internal,10.0.0.5:8080"

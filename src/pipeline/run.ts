@@ -303,8 +303,8 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
             continue;
           }
           const tokens = chunks.reduce((n, c) => n + c.tokens, 0);
-          if (tokens > config.run.maxItemTokens) {
-            fail(key, change.item, 'transform', 'TEXT_TOO_LONG', `the prompt has ${tokens} tokens, above run.maxItemTokens (${config.run.maxItemTokens}; ITEMVEC_MAX_ITEM_TOKENS): shorten the text or raise the cap`);
+          if (tokens > config.embed.maxTokensPerItem) {
+            fail(key, change.item, 'transform', 'TEXT_TOO_LONG', `the prompt has ${tokens} tokens, above embed.maxTokensPerItem (${config.embed.maxTokensPerItem}; ITEMVEC_MAX_TOKENS_PER_ITEM): shorten the text or raise the cap`);
             continue;
           }
           if (batchJobs?.isPending(change.item, change.metadataHash)) {

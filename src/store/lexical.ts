@@ -47,7 +47,7 @@ export interface Bm25Settings {
 
 /**
  * The first characters of a text that are indexed. A tsvector holds at most 1 MB; the run's token
- * cap (run.maxItemTokens) keeps texts far below this, which only guards the transaction against
+ * cap (embed.maxTokensPerItem) keeps texts far below this, which only guards the transaction against
  * the one text that would otherwise fail it.
  */
 export const LEXICAL_MAX_CHARS = 200_000;
