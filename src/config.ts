@@ -33,12 +33,19 @@ const FusionSchema = z
 export const ConfigSchema = z.object({
   /** Where the embedded database and the default object folder live. */
   home: z.string().min(1),
+  /** Embedded database: seconds to wait for another process to release it before failing with DB_LOCKED (exit 4). */
+  lockWaitSeconds: z.coerce.number().min(0).max(86_400),
   /** `postgres://…` for a Postgres server with pgvector; unset → embedded PGlite under `home`. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres:// or postgresql://').optional(),
   orgId: z.guid({ message: 'orgId must be a UUID' }),
   namespace: name('namespace'),
   version: name('version'),
   modality: z.enum(['text', 'image']),
+  /** Reading the catalog. */
+  catalog: z.object({
+    /** A NUL, an unpaired surrogate or U+FFFD in a row's text: reject the row (default) or remove those characters (counted as cleaned). */
+    invalidText: z.enum(['reject', 'clean']),
+  }),
   prompt: z.object({
     template: z
       .string()
@@ -66,8 +73,10 @@ export const ConfigSchema = z.object({
     maxRetries: z.coerce.number().int().min(0).max(20),
     retryBaseDelayMs: z.coerce.number().int().min(0),
     retryMaxDelayMs: z.coerce.number().int().min(0),
-    /** An item whose prompt has more tokens than this fails alone (TEXT_TOO_LONG) instead of being billed for many chunks. */
+    /** The most tokens one item may cost: a longer prompt is dead-lettered (TEXT_TOO_LONG) or cut to this many, as `tooLong` says. */
     maxTokensPerItem: z.coerce.number().int().min(1),
+    /** A prompt above maxTokensPerItem: `dead-letter` (default: recorded, not embedded) or `truncate` (its first maxTokensPerItem tokens are embedded, counted as truncated). */
+    tooLong: z.enum(['dead-letter', 'truncate']),
     /** Caps below the server's advertised limits: requests and tokens per minute, shared by the process. */
     rpm: z.coerce.number().int().positive().optional(),
     tpm: z.coerce.number().int().positive().optional(),
@@ -226,13 +235,15 @@ export type ConfigInput = {
 export function defaultConfig(cwd = process.cwd()): Config {
   return {
     home: path.resolve(cwd, '.itemvec'),
+    lockWaitSeconds: 0,
     orgId: DEFAULT_ORG_ID,
     namespace: 'default',
     version: 'v1',
     modality: 'text',
+    catalog: { invalidText: 'reject' },
     prompt: { template: DEFAULT_PROMPT_TEMPLATE, textSearchConfig: 'english' },
     // 32,768 tokens: four full text-embedding-3 inputs; product copy is rarely a tenth of that.
-    embed: { provider: 'local', maxTokensPerItem: 32_768, maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
+    embed: { provider: 'local', maxTokensPerItem: 32_768, tooLong: 'dead-letter', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
     prices: {},
     objects: {},
     run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10 },
@@ -287,6 +298,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   set(embed, 'timeoutMs', env.ITEMVEC_TIMEOUT_MS);
   set(embed, 'tpm', env.ITEMVEC_TPM);
   set(embed, 'maxTokensPerItem', env.ITEMVEC_MAX_TOKENS_PER_ITEM);
+  set(embed, 'tooLong', env.ITEMVEC_TOO_LONG);
   const objects: Record<string, unknown> = {};
   set(objects, 'url', env.ITEMVEC_OBJECTS_URL);
   set(objects, 'endpoint', env.ITEMVEC_S3_ENDPOINT);
@@ -294,10 +306,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.ITEMVEC_S3_FORCE_PATH_STYLE) objects.forcePathStyle = env.ITEMVEC_S3_FORCE_PATH_STYLE === 'true';
   const top: Record<string, unknown> = { embed, objects };
   set(top, 'home', env.ITEMVEC_HOME);
+  set(top, 'lockWaitSeconds', env.ITEMVEC_WAIT_LOCK);
   set(top, 'databaseUrl', env.DATABASE_URL);
   set(top, 'orgId', env.ITEMVEC_ORG_ID);
   set(top, 'namespace', env.ITEMVEC_NAMESPACE);
   set(top, 'version', env.ITEMVEC_VERSION);
+  const catalog: Record<string, unknown> = {};
+  set(catalog, 'invalidText', env.ITEMVEC_INVALID_TEXT);
+  top.catalog = catalog;
   const prompt: Record<string, unknown> = {};
   set(prompt, 'template', env.ITEMVEC_PROMPT_TEMPLATE);
   set(prompt, 'textSearchConfig', env.ITEMVEC_TEXT_SEARCH_CONFIG);

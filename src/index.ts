@@ -13,7 +13,7 @@ export { openCatalog, type CatalogSource, type CatalogReader } from './catalog/o
 export { compileTemplate } from './prompt/template.js';
 export { chunkText, type TextChunk } from './prompt/chunk.js';
 export { createProvider, type EmbeddingProvider, type ProviderName, type ProviderOptions, type Tokenizer } from './embed/index.js';
-export { openDb, type Db } from './store/db.js';
+export { openDb, openConfiguredDb, type Db } from './store/db.js';
 export { migrate } from './store/migrations.js';
 export { listVersions, getActiveVersion, type VersionRecord } from './store/versions.js';
 export { listFailures, type FailureRow } from './store/failures.js';
@@ -22,7 +22,7 @@ export type { ObjectStore } from './objects/store.js';
 export { runEmbeddingJob, type RunOptions, type RunSummary, type RunProgress } from './pipeline/run.js';
 export { retryFailures, type RetryOptions, type RetryResult } from './pipeline/retry-failures.js';
 export { MODEL_PRICES_PER_MILLION, BATCH_DISCOUNT, pricePerMillion, costUsd } from './embed/prices.js';
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './embed/retry.js';
+export { DEFAULT_RETRY_POLICY, QUERY_RETRY_POLICY, type RetryPolicy } from './embed/retry.js';
 export { similar, search, RETRIEVAL_MODES, type Candidate, type RetrievalMode, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
 export { parseBlendEmbeddingVersion, resolveVersion, type BlendVersions } from './retrieve/version.js';
 export { fuse, SIGNALS, type Signal, type FusionSettings, type RankedList, type FusedItem } from './retrieve/fusion.js';

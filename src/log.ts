@@ -33,11 +33,13 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
 }
 
 /**
- * `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and error messages.
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and the value of any query
+ * parameter named like a secret (`?api_key=…`, `X-Amz-Signature=…`) → `***`, for logs and error
+ * messages; also request paths (`/v1/…?api_key=…`).
  * Textual on purpose: parsing would normalise the URL, and messages should show it as written.
  */
 export function redactUrl(url: string): string {
   return url
     .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*):([^/]*)@/i, '$1:***@')
-    .replace(/([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)[^&]*/gi, '$1***');
+    .replace(/([?&][^=&]*(?:pass|secret|token|key|signature|auth)[^=&]*=)[^&]*/gi, '$1***');
 }

@@ -50,7 +50,7 @@ function captureLogger() {
 
 const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
   run_id: '1b4e28ba-2fa1-4d3b-8c5e-0f6a3e2d9c71', version: 'v1', modality: 'text', provider: 'openai', model: 'text-embedding-3-small', dims: 32,
-  items_seen: 200, rejected: 4, duplicates: 0, embedded: 176, skipped_unchanged: 0, cache_hits: 0, lexical_indexed: 0, sample: 1, sampled_out: 0, failed: 20,
+  items_seen: 200, rejected: 4, duplicates: 0, cleaned: 0, truncated: 0, dead_letters_unwritten: 0, embedded: 176, skipped_unchanged: 0, cache_hits: 0, lexical_indexed: 0, sample: 1, sampled_out: 0, failed: 20,
   failure_rate: 0.12, alert: true, dry_run: false, chunks: 196, api_calls: 12, retries: 0, retries_by_cause: {}, tokens: 5000, cost_usd: 0.0001,
   mode: 'sync', batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 }, latency_ms_mean: 40, latency_ms_p95: 90, wall_s: 2,
   items_per_s: 100, parquet_parts: 1, objects_url: 'file:///tmp/x', database: '/tmp/x', ...over,

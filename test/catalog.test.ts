@@ -324,16 +324,16 @@ describe('readCsv', () => {
     assert.equal(reader.position(), reader.total);
   });
 
-  test('an unclosed quote is a SourceError after the rows before it', async () => {
+  test('an unclosed quote is rejected at the line it opens on; the rows after it are read, not merged into it', async () => {
     const p = fixture('broken.csv', [header, 'a,Good,B,C,U,,,,', 'b,"never closed,B,C,U,,,,', 'c,x,B,C,U,,,,'].join('\n'));
     const seen: RowResult[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const r of readCsv(p, DEFAULTS).rows) seen.push(r);
-      })(),
-      (err: unknown) => err instanceof SourceError && err.message.includes(p) && /Quote Not Closed/i.test(err.message),
-    );
-    assert.deepEqual(items(seen).map((i) => i.itemId), ['a']);
+    for await (const r of readCsv(p, DEFAULTS).rows) seen.push(r);
+    assert.deepEqual(items(seen).map((i) => [i.itemId, i.description]), [['a', 'Good'], ['c', 'x']]);
+    const rejected = seen.flatMap((r) => (r.ok ? [] : [r.rejection]));
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0]!.ref.line, 3);
+    assert.equal(rejected[0]!.itemId, 'b');
+    assert.match(rejected[0]!.reason, /quote opened on this line is never closed/);
   });
 });
 

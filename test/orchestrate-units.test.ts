@@ -47,7 +47,7 @@ test('a queued spec keeps no secret: no staging password, no API key; a worker p
 });
 
 const shardSummary = (over: Partial<RunSummary>): RunSummary => ({
-  run_id: 'shard', version: 'v1', modality: 'text', provider: 'openai', model: 'm', dims: 32, items_seen: 0, rejected: 0, duplicates: 0, embedded: 0,
+  run_id: 'shard', version: 'v1', modality: 'text', provider: 'openai', model: 'm', dims: 32, items_seen: 0, rejected: 0, duplicates: 0, cleaned: 0, truncated: 0, dead_letters_unwritten: 0, embedded: 0,
   skipped_unchanged: 0, cache_hits: 0, lexical_indexed: 0, sample: 1, sampled_out: 0, failed: 0, failure_rate: 0, alert: false, dry_run: false, chunks: 0, api_calls: 0,
   retries: 0, retries_by_cause: {}, tokens: 0, cost_usd: 0, mode: 'sync', batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 },
   latency_ms_mean: 0, latency_ms_p95: 0, wall_s: 1, items_per_s: 0, parquet_parts: 0, objects_url: 'file:///o', database: 'db', ...over,

@@ -11,12 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { createProvider } from '../src/embed/index.js';
 import { createLogger } from '../src/log.js';
+import { providerFactory } from '../src/serve/providers.js';
 import { buildServer, type ItemvecServer } from '../src/serve/server.js';
 import { serveSettings, type ServeSettings } from '../src/serve/settings.js';
 import { createApiKey, revokeApiKey } from '../src/store/api-keys.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { sampleItems, tempDir, testConfig, type RawItem } from './support/fixtures.js';
+import { embedText, startOpenAIServer } from './support/openai-server.js';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
 import { cosine, randomVector } from './support/random.js';
 import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
@@ -237,6 +239,40 @@ describe('bad requests', () => {
     assert.match(r.body.message, /ns must match pattern/);
   });
 
+  test('repro 6: an id of 512 characters reaches the route even percent-encoded (4,608 characters); a %00 id or a NUL in a text is a 400 that says why', async () => {
+    const long = '€'.repeat(512);
+    const ascii = `sku-${'x'.repeat(146)}`;
+    const s = spec(orgA, { namespace: 'long-ids', provider: 'local', model: local.model, dims: local.dims });
+    await seed(db, s, { [long]: randomVector(11), [ascii]: randomVector(12) });
+    for (const id of [long, ascii]) {
+      const r = await call(similarPath(id, '?mode=dense', 'long-ids'));
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.equal(r.body.item_id, id);
+      assert.deepEqual(r.body.candidates.map((c: { item_id: string }) => c.item_id), [id === long ? ascii : long]);
+    }
+    const tooLong = await call(similarPath('x'.repeat(513), '', 'long-ids'));
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body.message, /id must NOT have more than 512 characters/);
+    const nul = await call('/v1/namespaces/default/items/item%000001/similar');
+    assert.equal(nul.status, 400, nul.text);
+    assert.equal(nul.body.code, 'BAD_REQUEST');
+    assert.match(nul.body.message, /id must not contain a NUL character \(%00\)/);
+    const text = await call('/v1/namespaces/default/search', { body: { text: 'boots\u0000' } });
+    assert.equal(text.status, 400, text.text);
+    assert.match(text.body.message, /text must not contain a NUL character/);
+  });
+
+  test('a key sent as ?api_key= is refused and written to the access log as ***', async () => {
+    const secret = `leaked-${randomUUID()}`;
+    const r = await call(similarPath('item-0001', `?api_key=${secret}&k=2`));
+    assert.equal(r.status, 400);
+    assert.match(r.body.message, /unknown parameter "api_key"/);
+    const line = logLines.find((l) => l.includes('"msg":"request"') && l.includes('api_key='));
+    assert.ok(line, 'no access line for the request');
+    assert.match(line, /api_key=\*\*\*&k=2/);
+    for (const l of logLines) assert.ok(!l.includes(secret), `the key reached the log: ${l}`);
+  });
+
   test('unknown item, version, namespace or route is a 404', async () => {
     const item = await call(similarPath('no-such-item'));
     assert.equal(item.status, 404);
@@ -274,6 +310,39 @@ test('BLEND_EMBEDDING_VERSION switches the version served while the service runs
     assert.equal(gone.status, 404, 'a configured version that does not exist is reported, not silently replaced');
   } finally {
     settings = settingsWith();
+  }
+});
+
+test('search retries a transient provider error with the query retry policy: six searches against a provider failing twice before each answer all succeed', async () => {
+  const provider = await startOpenAIServer();
+  const flaky = await buildServer({
+    db,
+    settings: () => settings,
+    logger: createLogger({ level: 'silent' }),
+    providerFor: providerFactory({ apiKey: 'sk-test', baseURL: provider.url }),
+  });
+  try {
+    const s = spec(orgA, { namespace: 'flaky', provider: 'openai', model: 'text-embedding-3-small', dims: 32 });
+    const texts = { 'f-boot': 'waterproof hiking boot', 'f-espresso': 'espresso machine with steam wand', 'f-bed': 'orthopedic dog bed' };
+    await seed(db, s, Object.fromEntries(Object.entries(texts).map(([id, t]) => [id, embedText(t, 32)])));
+    await flaky.listen({ host: '127.0.0.1', port: 0 });
+    const address = flaky.server.address();
+    assert.ok(address && typeof address === 'object');
+    for (let i = 0; i < 6; i++) {
+      provider.setFaults([{ status: i % 2 ? 503 : 500, count: 1 }, { status: 429, count: 1, retryAfterMs: 20 }]);
+      const res = await fetch(`http://127.0.0.1:${address.port}/v1/namespaces/flaky/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'hiking boot', k: 1, mode: 'dense' }),
+      });
+      const body = (await res.json()) as { candidates: Array<{ item_id: string }> };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.candidates[0]?.item_id, 'f-boot');
+    }
+    assert.equal(provider.counters.byRoute['POST /v1/embeddings'], 18);
+  } finally {
+    await flaky.close();
+    await provider.close();
   }
 });
 

@@ -35,11 +35,21 @@ export interface RowRejection {
 }
 
 export type RowResult =
-  | { ok: true; item: CatalogItem; ref: RowRef }
+  /** `cleaned`: text that could not be stored as it was (NUL, invalid Unicode) was removed (`invalidText: 'clean'`). */
+  | { ok: true; item: CatalogItem; ref: RowRef; cleaned?: boolean }
   | { ok: false; rejection: RowRejection };
 
-/** Defaults applied to rows that do not carry their own `org_id` / `namespace`. */
+/**
+ * What to do with text Postgres cannot store or that shows broken encoding: a NUL character, an
+ * unpaired UTF-16 surrogate, U+FFFD (what a decoder puts where bytes were not valid UTF-8). `reject`
+ * (default) rejects the row, naming the field and the byte; `clean` removes those characters and
+ * keeps the row, counted as cleaned.
+ */
+export type InvalidTextPolicy = 'reject' | 'clean';
+
+/** Defaults applied to rows that do not carry their own `org_id` / `namespace`, and the invalid-text policy. */
 export interface RowDefaults {
   orgId: string;
   namespace: string;
+  invalidText?: InvalidTextPolicy;
 }

@@ -9,10 +9,11 @@ import { createInterface } from 'node:readline';
 import { SourceError } from '../errors.js';
 import type { RowDefaults, RowResult } from './item.js';
 import type { CatalogReader } from './open.js';
-import { describeType, fileReadError, rowRejection, statCatalogFile, validateRow } from './validate.js';
+import { checkTextFile, describeType, fileReadError, rowRejection, statCatalogFile, validateRow } from './validate.js';
 
 export function readJsonl(path: string, defaults: RowDefaults): CatalogReader {
   const size = statCatalogFile(path);
+  checkTextFile(path);
   let bytes = 0;
 
   async function* rows(): AsyncGenerator<RowResult> {
@@ -59,6 +60,7 @@ export function readJsonl(path: string, defaults: RowDefaults): CatalogReader {
     total: size,
     position: () => bytes,
     unit: 'bytes',
+    repeatable: true,
   };
 }
 

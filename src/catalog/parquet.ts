@@ -109,5 +109,6 @@ export function readParquet(path: string, defaults: RowDefaults): CatalogReader 
     total,
     position: () => done,
     unit: 'rows',
+    repeatable: true,
   };
 }

@@ -147,5 +147,6 @@ export function readPostgresTable(
     },
     position: () => done,
     unit: 'rows',
+    repeatable: true,
   };
 }

@@ -21,5 +21,5 @@ export function readRecords(records: AsyncIterable<SourceRecord> | Iterable<Sour
       yield validateRow(raw, ref, defaults);
     }
   }
-  return { rows: { [Symbol.asyncIterator]: () => rows() }, total, position: () => count, unit: 'rows' };
+  return { rows: { [Symbol.asyncIterator]: () => rows() }, total, position: () => count, unit: 'rows', repeatable: Array.isArray(records) };
 }

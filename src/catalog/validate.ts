@@ -4,11 +4,11 @@
  *
  * Plain checks rather than a schema library so every reason reads like `brand must be a string, got number`.
  */
-import { accessSync, constants as fsConstants, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readSync, statSync, type Stats } from 'node:fs';
 
 import { NAME_PATTERN } from '../config.js';
 import { errorMessage, SourceError } from '../errors.js';
-import type { CatalogItem, RowDefaults, RowRef, RowResult } from './item.js';
+import type { CatalogItem, InvalidTextPolicy, RowDefaults, RowRef, RowResult } from './item.js';
 
 export const ITEM_ID_MAX_LENGTH = 512;
 /** Any 8-4-4-4-12 hex UUID (what Postgres' uuid type accepts in canonical form); version/variant not checked. */
@@ -30,6 +30,53 @@ export function describeType(value: unknown): string {
 function quote(value: string, max = 80): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
   return JSON.stringify(cut);
+}
+
+/** NUL, an unpaired surrogate, or U+FFFD: text that cannot be stored, or that a decoder found broken. */
+const INVALID_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\ufffd/g;
+
+function invalidTextReason(field: string, value: string): string | null {
+  INVALID_TEXT.lastIndex = 0;
+  const m = INVALID_TEXT.exec(value);
+  if (!m) return null;
+  const byte = Buffer.byteLength(value.slice(0, m.index));
+  const what =
+    m[0] === '\u0000'
+      ? 'a NUL character (Postgres text cannot hold one)'
+      : m[0] === '\ufffd'
+        ? 'U+FFFD, where the file has bytes that are not valid UTF-8'
+        : 'an unpaired UTF-16 surrogate (not valid Unicode)';
+  return `${field} contains ${what} at byte ${byte}`;
+}
+
+/**
+ * Apply the invalid-text policy to every string of the item. Run once, here, so no reader's text
+ * reaches SQL unchecked. Returns whether anything was removed.
+ */
+function checkText(item: CatalogItem, policy: InvalidTextPolicy): boolean {
+  const fields: Array<[string, () => string | null, (v: string) => void]> = [
+    ['item_id', () => item.itemId, (v) => (item.itemId = v)],
+    ['title', () => item.title, (v) => (item.title = v)],
+    ['description', () => item.description, (v) => (item.description = v)],
+    ['brand', () => item.brand, (v) => (item.brand = v)],
+    ['category', () => item.category, (v) => (item.category = v)],
+    ['image_url', () => item.imageUrl, (v) => (item.imageUrl = v)],
+    ['metadata_version', () => item.metadataVersion, (v) => (item.metadataVersion = v)],
+    ...item.tags.map((_, i): [string, () => string, (v: string) => void] => [`tags[${i}]`, () => item.tags[i]!, (v) => (item.tags[i] = v)]),
+  ];
+  let cleaned = false;
+  for (const [field, get, set] of fields) {
+    const value = get();
+    if (value === null) continue;
+    const reason = invalidTextReason(field, value);
+    if (reason === null) continue;
+    // The id keys the item everywhere: a cleaned id could merge two items, so it is always rejected.
+    if (policy === 'reject' || field === 'item_id') throw new FieldError(field, `${reason}; fix the source, or set catalog.invalidText to "clean" to drop such characters`);
+    set(value.replace(INVALID_TEXT, ''));
+    cleaned = true;
+  }
+  if (cleaned && (item.title ?? '') === '' && item.description === '') throw new FieldError('description', 'description is empty after removing invalid characters (a row needs a description or a title)');
+  return cleaned;
 }
 
 class FieldError {
@@ -181,7 +228,7 @@ export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): R
       orgId: parseOrgId(row['org_id'], defaults.orgId),
       namespace: parseNamespace(row['namespace'], defaults.namespace),
     };
-    return { ok: true, item, ref };
+    return checkText(item, defaults.invalidText ?? 'reject') ? { ok: true, item, ref, cleaned: true } : { ok: true, item, ref };
   } catch (err) {
     if (err instanceof FieldError) {
       return { ok: false, rejection: { ref, itemId, field: err.field, reason: err.reason, raw } };
@@ -219,6 +266,30 @@ export function statCatalogFile(path: string): number {
     throw new SourceError(`cannot read catalog file ${path}: ${errorMessage(err)}`, { path }, { cause: err });
   }
   return stats.size;
+}
+
+/**
+ * A text catalog (JSONL, CSV) must be UTF-8 text. A compressed or UTF-16 file read as lines would
+ * become thousands of rejected rows, each a line of garbage: say what the file is instead, once.
+ * Reads the first 4 KiB.
+ */
+export function checkTextFile(path: string): void {
+  const head = Buffer.alloc(4096);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = head.subarray(0, n);
+  const is = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  let what: string | null = null;
+  if (is(0x1f, 0x8b)) what = 'gzip-compressed: decompress it first (gunzip)';
+  else if (is(0x50, 0x4b, 0x03, 0x04)) what = 'a zip archive: extract the catalog from it first';
+  else if (is(0xff, 0xfe) || is(0xfe, 0xff)) what = 'UTF-16 text: convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)';
+  else if (bytes.includes(0)) what = `not UTF-8 text (a NUL byte at offset ${bytes.indexOf(0)}; UTF-16 without a byte-order mark, or binary)`;
+  if (what) throw new SourceError(`catalog file ${path} is ${what}`, { path });
 }
 
 /** Wrap an error raised while streaming a file into a SourceError naming the path (SourceErrors pass through). */

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
-import { openDb, type Db } from '../store/db.js';
+import { openConfiguredDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 
 /** Open the configured database, bring its schema up to date, run `fn`, close it. */
 export async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+  const db = await openConfiguredDb(config);
   try {
     await migrate(db);
     return await fn(db);

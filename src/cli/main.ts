@@ -12,7 +12,7 @@ import { runEmbeddingJob } from '../pipeline/run.js';
 import { queryOptions, retrieveOptions } from '../retrieve/options.js';
 import { resolveVersion } from '../retrieve/version.js';
 import { search, similar, type RetrievalMode } from '../retrieve/similar.js';
-import { openDb } from '../store/db.js';
+import { openConfiguredDb } from '../store/db.js';
 import { getCatalogItem } from '../store/embeddings.js';
 import { listFailures, type FailureStage } from '../store/failures.js';
 import { migrate } from '../store/migrations.js';
@@ -41,6 +41,7 @@ Exit codes:
 const ENVIRONMENT = `
 Environment:
   ITEMVEC_HOME          data folder for the embedded database and objects (default ./.itemvec)
+  ITEMVEC_WAIT_LOCK     seconds to wait for another process holding the embedded database (default 0)
   DATABASE_URL          postgres://… server with pgvector ≥ 0.8 (default: embedded PGlite)
   ITEMVEC_PROVIDER      local | openai | onnx          ITEMVEC_MODEL, ITEMVEC_DIMS
   OPENAI_API_KEY        key for --provider openai      OPENAI_BASE_URL  any OpenAI-compatible server
@@ -51,7 +52,9 @@ Environment:
   BLEND_EMBEDDING_VERSION  version per namespace for reads: "v3" or "default=v2,electronics=v3"
   ITEMVEC_FUSION        fusion of dense, lexical and tag evidence: "dense=1,lexical=3,tags=0.5,rrfK=60"
   ITEMVEC_EF_SEARCH     HNSW candidate list per query   ITEMVEC_TEXT_SEARCH_CONFIG  lexical analyser of new versions (english)
-  ITEMVEC_MAX_TOKENS_PER_ITEM  an item with a longer prompt fails alone (default 32768)
+  ITEMVEC_MAX_TOKENS_PER_ITEM  the most tokens one item may cost (default 32768)
+  ITEMVEC_TOO_LONG             a longer prompt: dead-letter (default) or truncate
+  ITEMVEC_INVALID_TEXT         NUL or broken Unicode in a row's text: reject (default) or clean
   ITEMVEC_HOST, ITEMVEC_PORT, ITEMVEC_API_KEYS  itemvec serve (see itemvec serve --help)
   ITEMVEC_IMAGE_PROVIDER mobilenet | clip    ITEMVEC_IMAGE_MODEL_DIR  CLIP folder    ITEMVEC_IMAGE_TIMEOUT_MS, ITEMVEC_IMAGE_MAX_BYTES
   ITEMVEC_IMAGE_ALLOW_HOSTS  internal hosts image fetches may reach: "cdn.internal,10.0.0.5:8080"
@@ -65,6 +68,7 @@ Environment:
 interface CommonOptions {
   config?: string;
   home?: string;
+  waitLock?: number;
   org?: string;
   namespace?: string;
   version?: string;
@@ -94,6 +98,12 @@ const sampleOption = (value: string) => {
   }
 };
 
+const nonNegative = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a number of seconds ≥ 0`);
+  return n;
+};
+
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
@@ -106,6 +116,7 @@ function withCommon(cmd: Command): Command {
     .option('--home <dir>', 'data folder (also ITEMVEC_HOME)')
     .option('--org <uuid>', 'organisation id (also ITEMVEC_ORG_ID)')
     .option('--namespace <name>', 'namespace (also ITEMVEC_NAMESPACE; default "default")')
+    .option('--wait-lock <seconds>', 'embedded database: wait this long for another itemvec process to finish (also ITEMVEC_WAIT_LOCK; default 0: exit 4)', nonNegative('--wait-lock'))
     .option('--json', 'print one JSON object instead of text');
 }
 
@@ -123,6 +134,7 @@ function withProvider(cmd: Command): Command {
 function configFrom(opts: CommonOptions & ProviderFlags & ImageFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean; sample?: number; cache?: boolean }) {
   const overrides: ConfigInput = {
     home: opts.home,
+    lockWaitSeconds: opts.waitLock,
     modality: opts.modality,
     // A model folder means the CLIP provider: the default (mobilenet) ships inside nsfwjs and takes none.
     images: opts.imageModelDir ? { provider: 'clip', modelDir: opts.imageModelDir } : {},
@@ -442,7 +454,7 @@ ${EXIT_CODES}`)
     .addHelpText('after', '\nExamples:\n  DATABASE_URL=postgres://app@db/catalog itemvec migrate')
     .action(async (opts: CommonOptions) => {
       const config = configFrom(opts);
-      const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+      const db = await openConfiguredDb(config);
       try {
         const applied = await migrate(db);
         print(opts.json, { database: db.location, applied }, () => `schema up to date on ${db.location} (applied: ${applied.join(', ') || 'none'})`);

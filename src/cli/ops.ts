@@ -12,7 +12,7 @@ import { openQueue } from '../orchestrate/queue.js';
 import { listSchedules, registerSchedules, removeSchedule } from '../orchestrate/schedule.js';
 import { runSpec } from '../orchestrate/spec.js';
 import { startWorker } from '../orchestrate/worker.js';
-import { openDb, type Db } from '../store/db.js';
+import { openConfiguredDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { getRun, listRuns, type RunDetail, type RunStatus } from '../store/runs.js';
 import { versionStatus } from '../store/status.js';
@@ -97,7 +97,7 @@ ${h.exitCodes}`,
       const config = h.configFrom(opts);
       const spec = runSpec(config, sourceFromFlags(opts), opts.shards);
       const logger = cliLogger();
-      const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+      const db = await openConfiguredDb(config);
       let run: RunDetail | null = null;
       let runId: string;
       let queueLocation: string;
@@ -257,7 +257,7 @@ ${h.exitCodes}`,
 /** The queue for a command that only reads or writes jobs and schedules (no background loops). */
 async function withQueue<T>(config: Config, logger: Logger, fn: (queue: Awaited<ReturnType<typeof openQueue>>) => Promise<T>): Promise<T> {
   // The embedded queue shares the embedded database's session, so that database is opened too.
-  const db = config.queue.url || config.databaseUrl ? null : await openDb({ databaseUrl: undefined, home: config.home });
+  const db = config.queue.url || config.databaseUrl ? null : await openConfiguredDb({ ...config, databaseUrl: undefined });
   try {
     const queue = await openQueue(config, db, logger);
     try {

@@ -18,6 +18,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
+/** For a query someone is waiting on (`search`): a few quick retries, about a second at worst unless the server asks for longer. */
+export const QUERY_RETRY_POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+
 /**
  * How long to wait before retry number `retry` (1-based). A server-sent wait wins, plus up to 10 %
  * so that every request told "try again in 2 s" does not come back in the same millisecond.

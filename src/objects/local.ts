@@ -8,11 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { errorMessage, ObjectStoreError } from '../errors.js';
+import { makeDir } from '../make-dir.js';
 import type { ObjectStore } from './store.js';
 
 /** `.<name>.<pid>.<12 hex>.tmp`, as written by `put` below. */
@@ -87,7 +88,7 @@ export function createLocalObjectStore(rootDir: string): ObjectStore {
       const tempName = `.${basename(target).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       const temp = join(dir, tempName);
       try {
-        await mkdir(dir, { recursive: true });
+        await makeDir(dir);
         const handle = await open(temp, 'wx', 0o644);
         try {
           await handle.writeFile(body);

@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import { collectProcessMetrics, queueJobs, recordRunEnd, registry, runMetrics } from '../metrics.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
 import { logSummary, type RunSummary } from '../pipeline/summary.js';
-import { openDb, type Db } from '../store/db.js';
+import { openConfiguredDb, type Db } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { finishRun, getRun } from '../store/runs.js';
 import { ensureVectorIndex } from '../store/versions.js';
@@ -66,7 +66,7 @@ const failure = (err: unknown) => ({ message: errorMessage(err), code: typeof (e
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config: base, logger } = options;
-  const db = options.db ?? (await openDb({ databaseUrl: base.databaseUrl, home: base.home }));
+  const db = options.db ?? (await openConfiguredDb(base));
   const ownsDb = !options.db;
   let queue: Queue;
   let server: http.Server | null = null;

@@ -9,6 +9,7 @@ import { NAME_PATTERN } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
 import type { VersionKey } from '../store/embeddings.js';
+import { DatabaseError, errorMessage } from '../errors.js';
 import { recordFailures, type FailureRecord, type FailureStage } from '../store/failures.js';
 
 /** How many rejections are logged one by one before the rest go only to the table. */
@@ -17,6 +18,8 @@ const LOGGED_REJECTIONS = 50;
 export class DeadLetters {
   private pending: Array<{ key: VersionKey; failure: FailureRecord }> = [];
   private rejections = 0;
+  /** Failures whose dead-letter write failed: logged one by one instead (the summary's dead_letters_unwritten). */
+  unwritten = 0;
 
   constructor(
     /** null: count and log only (a dry run writes nothing). */
@@ -61,6 +64,18 @@ export class DeadLetters {
       entry.list.push(failure);
       byKey.set(id, entry);
     }
-    for (const { key, list } of byKey.values()) await recordFailures(this.db, key, this.runId, list);
+    for (const { key, list } of byKey.values()) {
+      try {
+        await recordFailures(this.db, key, this.runId, list);
+      } catch (err) {
+        // The database itself failing stops the run (exit 4); anything else about these rows must
+        // not: the log keeps what the table could not.
+        if (err instanceof DatabaseError) throw err;
+        this.unwritten += list.length;
+        for (const f of list) {
+          this.logger.error({ item_id: f.itemId, source: f.sourceRef, stage: f.stage, code: f.errorClass, field: f.field, reason: f.message, err: errorMessage(err) }, 'dead letter could not be written; it is only in this log');
+        }
+      }
+    }
   }
 }

@@ -26,7 +26,7 @@ import type { Resolver } from '../images/ssrf.js';
 import { redactImageUrl } from '../images/url.js';
 import { createLogger } from '../log.js';
 import { openConfiguredObjectStore } from '../objects/open.js';
-import { openDb } from '../store/db.js';
+import { openConfiguredDb } from '../store/db.js';
 import { lookupExisting, upsertCatalogItems, type CatalogRow, type ExistingState, type VersionKey } from '../store/embeddings.js';
 import type { FailureStage } from '../store/failures.js';
 import { getImageSources, recordImageSources, type ImageSource, type ImageSourceUpdate } from '../store/image-sources.js';
@@ -167,7 +167,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
   const owned: Array<() => Promise<void>> = [];
 
   try {
-    const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, home: config.home }));
+    const db = options.db ?? (await openConfiguredDb(config));
     if (!options.db) owned.push(() => db.close());
     await migrate(db);
     const provider =
@@ -212,7 +212,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
     };
 
     const deadLetters = new DeadLetters(db, runId, logger, { orgId: config.orgId, namespace: config.namespace, modality: 'image', version: config.version });
-    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
+    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace, invalidText: config.catalog.invalidText });
     const loader = new Loader({ db, objects, runId, version: config.version, modality: 'image', model: provider.model, batchSize: config.run.loadBatchSize, stats });
     const report = () => {
       // In-process models: no bill.
@@ -360,6 +360,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
       size: options.readBatchSize ?? 256,
       shard: options.shard,
       stats,
+      logger,
       reject: (rejection) => {
         options.metrics?.failure('extract', 'ROW_REJECTED');
         deadLetters.rejectRow(rejection);
@@ -376,6 +377,7 @@ export async function runImageJob(options: ImageRunOptions): Promise<ImageRunSum
 
     await afterLoad(db, versions.values(), { loaded: stats.embedded, createIndex: config.run.createIndex, logger });
 
+    stats.deadLettersUnwritten = deadLetters.unwritten;
     // In-process models: no bill.
     const summary: ImageRunSummary = {
       ...summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, cost: 0 }),

@@ -19,7 +19,7 @@ import { openConfiguredObjectStore } from '../objects/open.js';
 import type { ObjectStore } from '../objects/store.js';
 import { chunkText } from '../prompt/chunk.js';
 import { compileTemplate } from '../prompt/template.js';
-import { openDb, type Db } from '../store/db.js';
+import { openConfiguredDb, type Db } from '../store/db.js';
 import { finishRun, heartbeat, markInterrupted, startRun } from '../store/runs.js';
 import { reusableHashes, reuseVectors, upsertCatalogItems, type VersionKey } from '../store/embeddings.js';
 import { clearFailures, type FailureStage } from '../store/failures.js';
@@ -97,7 +97,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     if (config.run.mode === 'batch' && config.embed.provider !== 'openai') {
       throw new ConfigError(`--mode batch needs --provider openai (the Batch API is OpenAI's); provider is ${config.embed.provider}`);
     }
-    const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, home: config.home }));
+    const db = options.db ?? (await openConfiguredDb(config));
     if (!options.db) owned.push(() => db.close());
     await migrate(db);
     // A dry run only tokenizes, so it needs no API key.
@@ -151,7 +151,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
     };
 
     const deadLetters = new DeadLetters(dryRun ? null : db, runId, logger, { orgId: config.orgId, namespace: config.namespace, modality: config.modality, version: config.version });
-    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace });
+    const reader = openCatalog(source, { orgId: config.orgId, namespace: config.namespace, invalidText: config.catalog.invalidText });
     const metrics = dryRun ? undefined : options.metrics;
     const report = () => {
       const cost = costUsd(stats.tokens, price, config.run.mode);
@@ -297,15 +297,22 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
         for (const c of empty) fail(key, c.item, 'transform', 'EMPTY_TEXT', `no text to embed: every field the prompt template uses is empty (${template.contentFields.map((f) => `{${f}}`).join(' ')})`);
         const changed = await fromCache(key, empty.length ? detected.changed.filter((c) => !template.isEmpty(c.item)) : detected.changed);
         for (const change of changed) {
-          const chunks = chunkText(change.prompt, provider.tokenizer, provider.maxInputTokens);
+          let chunks = chunkText(change.prompt, provider.tokenizer, provider.maxInputTokens);
           if (chunks.some((c) => c.tokens === 0)) {
             fail(key, change.item, 'transform', 'EMPTY_PROMPT', 'the rendered prompt has no tokens');
             continue;
           }
           const tokens = chunks.reduce((n, c) => n + c.tokens, 0);
-          if (tokens > config.embed.maxTokensPerItem) {
-            fail(key, change.item, 'transform', 'TEXT_TOO_LONG', `the prompt has ${tokens} tokens, above embed.maxTokensPerItem (${config.embed.maxTokensPerItem}; ITEMVEC_MAX_TOKENS_PER_ITEM): shorten the text or raise the cap`);
+          const cap = config.embed.maxTokensPerItem;
+          if (tokens > cap && config.embed.tooLong === 'dead-letter') {
+            fail(key, change.item, 'transform', 'TEXT_TOO_LONG', `the prompt has ${tokens} tokens, above embed.maxTokensPerItem (${cap}; ITEMVEC_MAX_TOKENS_PER_ITEM): shorten the text, raise the cap, or set embed.tooLong to "truncate"`);
             continue;
+          }
+          if (tokens > cap) {
+            // The head of a product's text carries its name and kind; the tail of a 2-million-token description adds little.
+            chunks = chunkText(provider.tokenizer.decode(provider.tokenizer.encode(change.prompt).slice(0, cap)), provider.tokenizer, provider.maxInputTokens);
+            stats.truncated += 1;
+            logger.warn({ item_id: change.item.itemId, tokens, kept: cap }, `item ${change.item.itemId}: prompt of ${tokens} tokens cut to its first ${cap} (embed.maxTokensPerItem, embed.tooLong "truncate")`);
           }
           if (batchJobs?.isPending(change.item, change.metadataHash)) {
             stats.inOpenBatches += 1;
@@ -328,6 +335,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
       size: options.readBatchSize ?? 256,
       shard,
       stats,
+      logger,
       reject: (rejection) => {
         metrics?.failure('extract', 'ROW_REJECTED');
         deadLetters.rejectRow(rejection);
@@ -349,6 +357,7 @@ export async function runEmbeddingJob(options: RunOptions): Promise<RunSummary> 
 
     if (!dryRun) await afterLoad(db, versions.values(), { loaded: stats.embedded + stats.cacheHits + stats.lexicalIndexed, createIndex: config.run.createIndex, logger });
 
+    stats.deadLettersUnwritten = deadLetters.unwritten;
     const summary = summarize({ runId, config, provider, stats, startedAt, objectsUrl: objects.url, database: db.location, dryRun, cost: costUsd(stats.tokens, price, config.run.mode) });
     report();
     logSummary(logger, summary, config.run.alertFailureRate);

@@ -22,6 +22,12 @@ export class RunStats {
   itemsSeen = 0;
   rejected = 0;
   duplicates = 0;
+  /** Rows kept after removing invalid characters from their text (catalog.invalidText "clean"). */
+  cleaned = 0;
+  /** Items whose prompt was cut to embed.maxTokensPerItem tokens (embed.tooLong "truncate"). */
+  truncated = 0;
+  /** Failures whose dead-letter row could not be written (logged instead). */
+  deadLettersUnwritten = 0;
   /** Items loaded into Postgres. */
   embedded = 0;
   /** Items whose vectors have arrived (loaded or waiting in the load buffer): what progress counts. */

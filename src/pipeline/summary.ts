@@ -13,6 +13,12 @@ export interface RunSummary {
   items_seen: number;
   rejected: number;
   duplicates: number;
+  /** Rows kept after removing invalid characters from their text (catalog.invalidText "clean"). */
+  cleaned: number;
+  /** Items embedded from the first embed.maxTokensPerItem tokens of a longer prompt (embed.tooLong "truncate"). */
+  truncated: number;
+  /** Failures whose dead letter could not be written: each is an error line in the log instead. */
+  dead_letters_unwritten: number;
   embedded: number;
   skipped_unchanged: number;
   /** Changed items whose vector was copied from another version or namespace with the same model and prompt. */
@@ -77,6 +83,9 @@ export function summarize({ runId, config, provider, stats, startedAt, objectsUr
     items_seen: stats.itemsSeen,
     rejected: stats.rejected,
     duplicates: stats.duplicates,
+    cleaned: stats.cleaned,
+    truncated: stats.truncated,
+    dead_letters_unwritten: stats.deadLettersUnwritten,
     embedded: stats.embedded,
     skipped_unchanged: stats.skippedUnchanged,
     cache_hits: stats.cacheHits,

@@ -13,6 +13,7 @@
 import { toSql } from 'pgvector';
 import { ConfigError, NotFoundError } from '../errors.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
+import { QUERY_RETRY_POLICY, withRetries, type RetryPolicy } from '../embed/retry.js';
 import type { Db, Queryable } from '../store/db.js';
 import { lexicalScores, lexicalSearch, type Bm25Settings, type LexicalQuery } from '../store/lexical.js';
 import { vectorIndexShape, type Modality, type VersionRecord } from '../store/versions.js';
@@ -289,7 +290,16 @@ export async function similar(db: Db, q: SimilarQuery & { itemId: string }): Pro
  */
 export async function search(
   db: Db,
-  q: SimilarQuery & ({ vector: ArrayLike<number> } | { text: string; provider?: EmbeddingProvider | ((version: VersionRecord) => Promise<EmbeddingProvider>) }),
+  q: SimilarQuery &
+    (
+      | { vector: ArrayLike<number> }
+      | {
+          text: string;
+          provider?: EmbeddingProvider | ((version: VersionRecord) => Promise<EmbeddingProvider>);
+          /** How a transient provider error (429, 5xx, timeout) is retried when embedding the text; default QUERY_RETRY_POLICY. */
+          retry?: RetryPolicy;
+        }
+    ),
 ): Promise<SimilarResult> {
   const c = check(q);
   if (c.mode === 'tags') throw new ConfigError('search has no query item: mode tags cannot answer it (use fused, dense or lexical)');
@@ -311,7 +321,8 @@ export async function search(
             `this search uses ${p.name}/${p.model} (${p.dims}-d). Pass the same --provider/--model/--dims, or another --version.`,
         );
       }
-      [vector] = (await p.embed([q.text])).vectors as [Float32Array];
+      const text = q.text;
+      [vector] = (await withRetries(q.retry ?? QUERY_RETRY_POLICY, () => p.embed([text]))).vectors as [Float32Array];
     }
   }
   let literal: string | null = null;

@@ -15,7 +15,7 @@
 import type { Config } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openDb } from '../store/db.js';
+import { openConfiguredDb } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { providerFactory } from './providers.js';
 import { buildServer, type ItemvecServer } from './server.js';
@@ -35,7 +35,7 @@ export async function runService(options: ServiceOptions): Promise<void> {
   const config = options.loadConfig();
   let settings = serveSettings(config);
   // Requests run concurrently; the pipeline's 4 connections would queue them.
-  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home, maxConnections: 10 });
+  const db = await openConfiguredDb(config, { maxConnections: 10 });
   let app: ItemvecServer | undefined;
   try {
     await migrate(db);

@@ -3,8 +3,12 @@
  * serialisation and the OpenAPI document (@fastify/swagger).
  */
 import type { FastifySchema } from 'fastify';
+import { ITEM_ID_MAX_LENGTH } from '../catalog/validate.js';
 import { NAME_PATTERN } from '../config.js';
 import { RETRIEVE_DEFAULTS } from '../retrieve/defaults.js';
+
+/** Text Postgres can store: no NUL (a `%00` in a URL). Invalid UTF-8 never gets this far: Fastify answers 400 when decoding. */
+export const STORABLE_TEXT = '^[^\\u0000]*$';
 
 const name = (what: string) => ({ type: 'string', pattern: NAME_PATTERN.source, description: what }) as const;
 
@@ -73,7 +77,7 @@ export const similarSchema = {
   params: {
     type: 'object',
     required: ['ns', 'id'],
-    properties: { ns: name('namespace'), id: { type: 'string', minLength: 1, maxLength: 512, description: 'item id' } },
+    properties: { ns: name('namespace'), id: { type: 'string', minLength: 1, maxLength: ITEM_ID_MAX_LENGTH, pattern: STORABLE_TEXT, description: 'item id' } },
   },
   querystring: { type: 'object', additionalProperties: false, properties: { k, modality, version, mode: modeOf(['fused', 'dense', 'lexical', 'tags']) } },
   response: {
@@ -105,7 +109,7 @@ export const searchSchema = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      text: { type: 'string', minLength: 1, maxLength: 20_000 },
+      text: { type: 'string', minLength: 1, maxLength: 20_000, pattern: STORABLE_TEXT },
       vector: { type: 'array', minItems: 1, maxItems: 4000, items: { type: 'number' } },
       k,
       modality,

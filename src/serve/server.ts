@@ -27,8 +27,9 @@ import {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { ITEM_ID_MAX_LENGTH } from '../catalog/validate.js';
 import { ConfigError, DatabaseError, errorMessage, NotFoundError, ProviderError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, redactUrl, type Logger } from '../log.js';
 import { authFailures, collectProcessMetrics, httpRequestDuration, httpRequests, registry, retrievalCandidates, retrievalRequests } from '../metrics.js';
 import { SIGNALS } from '../retrieve/fusion.js';
 import { queryOptions } from '../retrieve/options.js';
@@ -38,7 +39,7 @@ import { MIGRATIONS } from '../store/migrations.js';
 import type { Modality } from '../store/versions.js';
 import { bearerKey, createKeyResolver } from './auth.js';
 import { providerCache, providerFactory, type ProviderFactory } from './providers.js';
-import { healthSchema, metricsSchema, readySchema, searchSchema, similarSchema } from './schemas.js';
+import { healthSchema, metricsSchema, readySchema, searchSchema, similarSchema, STORABLE_TEXT } from './schemas.js';
 import type { ServeSettings } from './settings.js';
 
 declare module 'fastify' {
@@ -83,6 +84,7 @@ function formatValidation(errors: FastifySchemaValidationError[], dataVar: strin
     const data = (e as { data?: unknown }).data;
     const got = ['string', 'number', 'boolean'].includes(typeof data) ? `, got ${JSON.stringify(data).slice(0, 80)}` : '';
     if (e.keyword === 'additionalProperties') return `${where} has an unknown parameter "${String(e.params.additionalProperty)}"`;
+    if (e.keyword === 'pattern' && e.params.pattern === STORABLE_TEXT) return `${where} must not contain a NUL character (%00)`;
     if (e.keyword === 'enum') return `${where} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}${got}`;
     return `${where} ${e.message ?? 'is invalid'}${got}`;
   });
@@ -116,6 +118,10 @@ export async function buildServer(options: ServerOptions): Promise<ItemvecServer
     // Unknown parameters are errors, not silently dropped: `?kk=5` must not quietly mean k=10.
     ajv: { customOptions: { removeAdditional: false, verbose: true } },
     schemaErrorFormatter: formatValidation,
+    // The route's limit is on the raw path segment: the longest valid id, every character of it
+    // percent-encoded as three UTF-8 bytes (%E2%82%AC), is 9 × 512 characters. Fastify's default, 100,
+    // answered 414 to ids the pipeline accepts.
+    routerOptions: { maxParamLength: 9 * ITEM_ID_MAX_LENGTH },
   });
   app.decorateRequest('orgId', '');
 
@@ -135,13 +141,13 @@ export async function buildServer(options: ServerOptions): Promise<ItemvecServer
     const labels = { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
     httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
     httpRequests.inc(labels);
-    // The URL carries namespace and item id, never a key (keys travel in a header, which is not logged).
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, org_id: req.orgId || undefined }, 'request');
+    // Keys belong in the Authorization header, which is not logged; one sent as `?api_key=` is redacted (and refused).
+    req.log.info({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, org_id: req.orgId || undefined }, 'request');
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const [status, code] = statusOf(err);
-    if (status >= 500) req.log.error({ err, url: req.url }, `request failed: ${errorMessage(err)}`);
+    if (status >= 500) req.log.error({ err, url: redactUrl(req.url) }, `request failed: ${errorMessage(err)}`);
     // A 500 says nothing about the internals; the log has the stack.
     return reply.code(status).send(errorBody(status, code, status === 500 ? 'internal error; the service log has the details' : err.message));
   });

@@ -5,12 +5,14 @@
  *    default, its data folder under ITEMVEC_HOME.
  * Everything above this file speaks plain SQL with `$n` parameters and gets plain rows back.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { Config } from '../config.js';
 import { DatabaseError, errorMessage } from '../errors.js';
 import { redactUrl } from '../log.js';
+import { makeDir } from '../make-dir.js';
+import { lockFolder } from './folder-lock.js';
 
 export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
@@ -39,10 +41,19 @@ export interface OpenDbOptions {
   home: string;
   /** pg pool size; the pipeline needs few connections (loads are serialised). */
   maxConnections?: number;
+  /** Embedded database: how long to wait for another process to let go of it (default 0: fail at once, DB_LOCKED). */
+  lockWaitSeconds?: number;
 }
 
 export async function openDb(options: OpenDbOptions): Promise<Db> {
-  return options.databaseUrl ? openPg(options.databaseUrl, options.maxConnections ?? 4) : openPglite(path.join(options.home, 'pgdata'));
+  return options.databaseUrl
+    ? openPg(options.databaseUrl, options.maxConnections ?? 4)
+    : openPglite(path.join(options.home, 'pgdata'), options.lockWaitSeconds ?? 0);
+}
+
+/** The database a config names. */
+export function openConfiguredDb(config: Pick<Config, 'databaseUrl' | 'home' | 'lockWaitSeconds'>, options: { maxConnections?: number } = {}): Promise<Db> {
+  return openDb({ databaseUrl: config.databaseUrl, home: config.home, lockWaitSeconds: config.lockWaitSeconds, ...options });
 }
 
 async function openPg(url: string, max: number): Promise<Db> {
@@ -57,12 +68,23 @@ async function openPg(url: string, max: number): Promise<Db> {
     await pool.end().catch(() => {});
     throw new DatabaseError('DB_CONNECT', `cannot connect to ${location}: ${errorMessage(err)}`, { location }, { cause: err });
   }
+  // A server that stops answering mid-run is a database error (exit 4), like one that never answered.
+  const lost = (err: unknown) =>
+    isConnectionLoss(err) ? new DatabaseError('DB_CONNECTION_LOST', `lost the connection to ${location}: ${errorMessage(err)}`, { location }, { cause: err }) : err;
   const wrap = (run: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
-      return (await run(sql, params)).rows as R[];
+      try {
+        return (await run(sql, params)).rows as R[];
+      } catch (err) {
+        throw lost(err);
+      }
     },
     async exec(sql: string) {
-      await run(sql);
+      try {
+        await run(sql);
+      } catch (err) {
+        throw lost(err);
+      }
     },
   });
   const base = wrap((sql, params) => pool.query(sql, params));
@@ -71,7 +93,9 @@ async function openPg(url: string, max: number): Promise<Db> {
     location,
     ...base,
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw lost(err);
+      });
       try {
         await client.query('BEGIN');
         const result = await fn(wrap((sql, params) => client.query(sql, params)));
@@ -79,7 +103,7 @@ async function openPg(url: string, max: number): Promise<Db> {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
-        throw err;
+        throw lost(err);
       } finally {
         client.release();
       }
@@ -90,23 +114,36 @@ async function openPg(url: string, max: number): Promise<Db> {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Db> {
-  await mkdir(dataDir, { recursive: true });
+async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db> {
+  try {
+    await makeDir(dataDir);
+  } catch (err) {
+    throw new DatabaseError('DB_OPEN', `cannot create the embedded database folder ${dataDir}: ${errorMessage(err)} (ITEMVEC_HOME must be writable)`, { dataDir }, { cause: err });
+  }
+  const lock = await lockFolder(dataDir, lockWaitSeconds);
   const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
   let db: PGlite;
   try {
     db = await PGlite.create(dataDir, { extensions: { vector } });
   } catch (err) {
+    await lock.release();
     throw new DatabaseError('DB_OPEN', `cannot open the embedded database in ${dataDir}: ${errorMessage(err)}`, { dataDir }, { cause: err });
   }
+  // Refused rather than risked: another process holds the folder now (proper-lockfile saw its lock taken).
+  const held = () => {
+    if (lock.lost) throw new DatabaseError('DB_LOCK_LOST', `the lock on ${dataDir} was taken by another process: stopping before two writers corrupt it`, { dataDir }, { cause: lock.lost });
+  };
   const wrap = (target: PGlite | Transaction): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
+      held();
       return (await target.query<R>(sql, params)).rows;
     },
     async exec(sql: string) {
+      held();
       await target.exec(sql);
     },
     async copyFromBlob(sql: string, data: Uint8Array) {
+      held();
       await target.query(sql, [], { blob: new Blob([data]) });
     },
   });
@@ -117,9 +154,24 @@ async function openPglite(dataDir: string): Promise<Db> {
     ...wrap(db),
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
     async close() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        await lock.release();
+      }
     },
   };
+}
+
+/**
+ * Errors that mean the server went away rather than that a statement was wrong: the socket's own
+ * errors, node-postgres's "Connection terminated", SQLSTATE class 08 (connection exception) and
+ * the server shutting down (57P01–57P03).
+ */
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^(08|57P0[1-3])/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN'].includes(code))) return true;
+  return /Connection terminated|not queryable|connection error/i.test(errorMessage(err));
 }
 
 /** Quote a value as an SQL string literal. Only for names already checked against NAME_PATTERN. */

@@ -16,16 +16,53 @@ export interface FailureRecord {
   payload: unknown;
 }
 
-/** JSON that survives BigInt (Parquet INT64) and other values JSON.stringify rejects. */
-function toJson(value: unknown): string | null {
+/**
+ * What a dead letter keeps of the raw row, whatever the row holds: the row is stored for a human
+ * and for `failures retry`, so it must never be the reason the failure is lost. Nesting is cut at
+ * MAX_DEPTH levels (a 20,000-deep row would overflow JSON.stringify), the JSON at MAX_PAYLOAD
+ * characters (kept as its head), and text Postgres cannot store (NUL; an unpaired surrogate, which
+ * jsonb refuses) becomes U+FFFD.
+ */
+export const DEAD_LETTER_LIMITS = { maxDepth: 32, maxPayloadChars: 64 * 1024, maxTextChars: 4 * 1024 } as const;
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The first `max` characters, never ending in half a surrogate pair. */
+const head = (text: string, max: number) => text.slice(0, /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max);
+
+/** Text Postgres can store, at most `max` characters. */
+export function storableText(text: string, max: number = DEAD_LETTER_LIMITS.maxTextChars): string {
+  const clean = text.replace(UNSTORABLE, '\ufffd');
+  return clean.length > max ? `${head(clean, max)}… (${clean.length} characters)` : clean;
+}
+
+function storable(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return storableText(value, DEAD_LETTER_LIMITS.maxPayloadChars);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (value === null || typeof value === 'boolean') return value;
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  if (depth >= DEAD_LETTER_LIMITS.maxDepth) return `<nested deeper than ${DEAD_LETTER_LIMITS.maxDepth} levels: cut>`;
+  if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[storableText(k)] = storable(v, depth + 1);
+  return out;
+}
+
+/** The payload as jsonb text that cannot fail to insert. */
+export function payloadJson(value: unknown): string | null {
   if (value === undefined) return null;
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const json = JSON.stringify(storable(value, 0));
+  if (json.length <= DEAD_LETTER_LIMITS.maxPayloadChars) return json;
+  return JSON.stringify({ truncated: true, chars: json.length, head: head(json, DEAD_LETTER_LIMITS.maxPayloadChars) });
 }
 
 export async function recordFailures(db: Queryable, key: VersionKey, runId: string, failures: FailureRecord[]): Promise<void> {
   if (failures.length === 0) return;
   // Two failures of one key in a single statement would make ON CONFLICT touch a row twice.
-  const byKey = new Map(failures.map((f) => [f.itemId ?? f.sourceRef ?? 'unknown', f]));
+  const byKey = new Map(failures.map((f) => [storableText(f.itemId ?? f.sourceRef ?? 'unknown'), f]));
   const rows = [...byKey.entries()];
   await db.query(
     `INSERT INTO embedding_failures
@@ -44,13 +81,13 @@ export async function recordFailures(db: Queryable, key: VersionKey, runId: stri
       key.version,
       runId,
       rows.map(([k]) => k),
-      rows.map(([, f]) => f.itemId),
-      rows.map(([, f]) => f.sourceRef),
+      rows.map(([, f]) => (f.itemId === null ? null : storableText(f.itemId))),
+      rows.map(([, f]) => (f.sourceRef === null ? null : storableText(f.sourceRef))),
       rows.map(([, f]) => f.stage),
       rows.map(([, f]) => f.errorClass),
-      rows.map(([, f]) => f.field),
-      rows.map(([, f]) => f.message),
-      rows.map(([, f]) => toJson(f.payload)),
+      rows.map(([, f]) => (f.field === null ? null : storableText(f.field))),
+      rows.map(([, f]) => storableText(f.message)),
+      rows.map(([, f]) => payloadJson(f.payload)),
     ],
   );
 }

@@ -4,7 +4,7 @@
  * it ships; changes come as a new entry.
  */
 import { DatabaseError, errorMessage } from '../errors.js';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export interface Migration {
   id: number;
@@ -278,12 +278,11 @@ CREATE TABLE lexical_corpus (
 /** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */
 const MIN_PGVECTOR = [0, 8, 0];
 
-export async function ensurePgvector(db: Db): Promise<string> {
+async function ensurePgvector(db: Queryable, where: string): Promise<string> {
   try {
     await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const where = db.location;
     if (code === '0A000' || code === '58P01' || /extension "vector"/.test(errorMessage(err))) {
       throw new DatabaseError(
         'PGVECTOR_MISSING',
@@ -312,21 +311,25 @@ export async function ensurePgvector(db: Db): Promise<string> {
   if (diff < 0) {
     throw new DatabaseError(
       'PGVECTOR_TOO_OLD',
-      `pgvector ${version} on ${db.location} is too old; itemvec needs ≥ ${MIN_PGVECTOR.join('.')}. Fix: upgrade pgvector, then ALTER EXTENSION vector UPDATE;`,
-      { location: db.location },
+      `pgvector ${version} on ${where} is too old; itemvec needs ≥ ${MIN_PGVECTOR.join('.')}. Fix: upgrade pgvector, then ALTER EXTENSION vector UPDATE;`,
+      { location: where },
     );
   }
   return version;
 }
 
-/** Bring the schema up to date. Returns the ids of the migrations it applied. */
+/**
+ * Bring the schema up to date. Returns the ids of the migrations it applied. Everything, the
+ * pgvector extension included, happens under one advisory lock in one transaction: processes
+ * starting together on a fresh database wait for each other instead of racing to create it.
+ */
 export async function migrate(db: Db): Promise<number[]> {
-  await ensurePgvector(db);
-  await db.exec(`CREATE TABLE IF NOT EXISTS itemvec_migrations (
-    id INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
   try {
     return await db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('itemvec_migrations'))");
+      await ensurePgvector(tx, db.location);
+      await tx.exec(`CREATE TABLE IF NOT EXISTS itemvec_migrations (
+        id INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
       const done = new Set((await tx.query<{ id: number }>('SELECT id FROM itemvec_migrations')).map((r) => r.id));
       const applied: number[] = [];
       // Applied by id, whatever order the list was written in.
