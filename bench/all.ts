@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { ImageRunSummary } from '../src/pipeline/image-job.js';
 import { machine, machineLine } from './machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +81,10 @@ async function runStep(step: Step): Promise<StepResult> {
   const loadBefore = os.loadavg()[0]!;
   const started = performance.now();
   process.stderr.write(`▶ ${step}: ${command} (log: ${path.relative(root, log)})\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script!), ...args, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script!), ...args, '--json'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logStream = createWriteStream(log);
   child.stderr.pipe(logStream);
   let stdout = '';
@@ -110,33 +114,98 @@ type Summary = Record<string, number | string | Record<string, number>>;
 const num = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : '—');
 const fixed = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '—');
 
+// What each step's --json prints (the fields read here): see the JSON.stringify at the end of each script.
+type PipelineJson = { items: number; scenarios: Array<{ scenario: string; cold: Summary; rerun: Summary; changed: Summary; peak_rss_mb: number }> };
+type PeersJson = {
+  items: number;
+  cold_speedup: number | null;
+  results: Array<{ side: string; phase: string; wallS: number; embedded: number; requests: number; inputs: number; maxInFlight: number; peakRssMb: number }>;
+};
+type RateLimitJson = {
+  tpm: number;
+  items: number;
+  wall_s: number;
+  requests: number;
+  share_of_limit_used: number;
+  ideal_wall_s: number;
+  failed: number;
+  rate_limited_retries: number;
+};
+type Percentiles = { p50: number; p95: number; mean: number };
+type RetrievalJson = {
+  k: number;
+  peak_rss_mb: number;
+  results: Array<{ dims: number; index: string; items: number; in_process_ms: Percentiles; http_ms: Percentiles; recall_at_k: number; index_build_s: number }>;
+};
+type ImagesJson = {
+  results: Array<
+    | { scenario: 'fetch'; images: number; images_per_s: number; wall_s: number; mb: number; peak_rss_mb: number }
+    | { scenario: 'job'; cold: ImageRunSummary; rerun: ImageRunSummary; peak_rss_mb: number }
+  >;
+};
+
 function rowsOf(r: StepResult): Row[] {
-  const res = r.result as Record<string, any> | null;
-  if (!res) return [[r.step, 'failed', '', '', '', '', '', r.error ?? '']];
+  if (!r.result) return [[r.step, 'failed', '', '', '', '', '', r.error ?? '']];
   switch (r.step) {
     case 'pipeline':
-    case 'pipeline-large':
-      return (res.scenarios as Array<Record<string, any>>).flatMap((s) => {
+    case 'pipeline-large': {
+      const res = r.result as PipelineJson;
+      return res.scenarios.flatMap((s) => {
         const [c, u, ch] = [s.cold, s.rerun, s.changed] as Summary[];
         const name = `pipeline ${num(res.items)} (${s.scenario})`;
         // items = catalog rows read; items/s over the whole run, as the run summary reports it.
         return [
-          [name, `cold, ${c!.provider}/${c!.model} ${c!.dims}-d`, num(c!.items_seen), num(c!.items_per_s), fixed(c!.wall_s, 2), num(c!.api_calls), String(s.peak_rss_mb), `embedded ${num(c!.embedded)}; call latency mean/p95 ${c!.latency_ms_mean}/${c!.latency_ms_p95} ms; peak RSS of the one process of all three runs`],
+          [
+            name,
+            `cold, ${c!.provider}/${c!.model} ${c!.dims}-d`,
+            num(c!.items_seen),
+            num(c!.items_per_s),
+            fixed(c!.wall_s, 2),
+            num(c!.api_calls),
+            String(s.peak_rss_mb),
+            `embedded ${num(c!.embedded)}; call latency mean/p95 ${c!.latency_ms_mean}/${c!.latency_ms_p95} ms; peak RSS of the one process of all three runs`,
+          ],
           [name, 'unchanged rerun', num(u!.items_seen), num(u!.items_per_s), fixed(u!.wall_s, 2), num(u!.api_calls), '', `embedded ${num(u!.embedded)}`],
           [name, '1% changed rerun', num(ch!.items_seen), num(ch!.items_per_s), fixed(ch!.wall_s, 2), num(ch!.api_calls), '', `embedded ${num(ch!.embedded)}`],
         ] as Row[];
       });
+    }
     case 'peers': {
-      const rows = (res.results as Array<Record<string, any>>).map(
-        (p): Row => [`vs LangChain.js ${num(res.items)}: ${p.side}`, p.phase === 'changed' ? '1% changed rerun' : p.phase === 'unchanged' ? 'unchanged rerun' : 'cold', num(res.items), num(Math.round(res.items / p.wallS)), fixed(p.wallS, 2), num(p.requests), String(p.peakRssMb), `embedded ${p.embedded}, ${p.inputs} inputs, max ${p.maxInFlight} in flight`],
+      const res = r.result as PeersJson;
+      const rows = res.results.map(
+        (p): Row => [
+          `vs LangChain.js ${num(res.items)}: ${p.side}`,
+          p.phase === 'changed' ? '1% changed rerun' : p.phase === 'unchanged' ? 'unchanged rerun' : 'cold',
+          num(res.items),
+          num(Math.round(res.items / p.wallS)),
+          fixed(p.wallS, 2),
+          num(p.requests),
+          String(p.peakRssMb),
+          `embedded ${p.embedded}, ${p.inputs} inputs, max ${p.maxInFlight} in flight`,
+        ],
       );
-      if (typeof res.cold_speedup === 'number') rows.push([`vs LangChain.js ${num(res.items)}`, 'cold items/s ratio', '', '', '', '', '', `itemvec / LangChain.js = ${res.cold_speedup.toFixed(2)}×`]);
+      if (typeof res.cold_speedup === 'number')
+        rows.push([`vs LangChain.js ${num(res.items)}`, 'cold items/s ratio', '', '', '', '', '', `itemvec / LangChain.js = ${res.cold_speedup.toFixed(2)}×`]);
       return rows;
     }
-    case 'rate-limit':
-      return [['rate limit', `${num(res.tpm)} tokens/min server limit`, num(res.items), num(Math.round(res.items / res.wall_s)), fixed(res.wall_s), num(res.requests), '', `${(res.share_of_limit_used * 100).toFixed(1)} % of the limit used (ideal ${res.ideal_wall_s} s), ${res.failed} failed, ${res.rate_limited_retries} 429s`]];
-    case 'retrieval':
-      return (res.results as Array<Record<string, any>>).map((x, i) => [
+    case 'rate-limit': {
+      const res = r.result as RateLimitJson;
+      return [
+        [
+          'rate limit',
+          `${num(res.tpm)} tokens/min server limit`,
+          num(res.items),
+          num(Math.round(res.items / res.wall_s)),
+          fixed(res.wall_s),
+          num(res.requests),
+          '',
+          `${(res.share_of_limit_used * 100).toFixed(1)} % of the limit used (ideal ${res.ideal_wall_s} s), ${res.failed} failed, ${res.rate_limited_retries} 429s`,
+        ],
+      ];
+    }
+    case 'retrieval': {
+      const res = r.result as RetrievalJson;
+      return res.results.map((x, i) => [
         'retrieval',
         `${x.dims}-d ${x.index} HNSW`,
         num(x.items),
@@ -146,17 +215,28 @@ function rowsOf(r: StepResult): Row[] {
         i === 0 ? String(res.peak_rss_mb) : '',
         `similar k=${res.k} p50/p95 ${x.in_process_ms.p50}/${x.in_process_ms.p95} ms in-process, ${x.http_ms.p50}/${x.http_ms.p95} ms HTTP; recall@${res.k} ${x.recall_at_k}; index build ${x.index_build_s} s`,
       ]);
+    }
     case 'images':
-      return (res.results as Array<Record<string, any>>).map((x): Row =>
-        x.scenario === 'fetch'
-          ? ['images', 'fetch + decode', num(x.images), fixed(x.images_per_s), fixed(x.wall_s, 2), '', String(x.peak_rss_mb), `${fixed(x.mb)} MB fetched`]
-          : ['images', `job cold (${x.cold.provider}/${x.cold.model})`, num(x.cold.embedded), num(x.cold.items_per_s), fixed(x.cold.wall_s, 2), num(x.cold.api_calls), String(x.peak_rss_mb), `unchanged rerun ${x.rerun.wall_s} s, ${x.rerun.api_calls} model calls, ${x.rerun.images?.not_modified ?? '?'} × 304`],
+      return (r.result as ImagesJson).results.map(
+        (x): Row =>
+          x.scenario === 'fetch'
+            ? ['images', 'fetch + decode', num(x.images), fixed(x.images_per_s), fixed(x.wall_s, 2), '', String(x.peak_rss_mb), `${fixed(x.mb)} MB fetched`]
+            : [
+                'images',
+                `job cold (${x.cold.provider}/${x.cold.model})`,
+                num(x.cold.embedded),
+                num(x.cold.items_per_s),
+                fixed(x.cold.wall_s, 2),
+                num(x.cold.api_calls),
+                String(x.peak_rss_mb),
+                `unchanged rerun ${x.rerun.wall_s} s, ${x.rerun.api_calls} model calls, ${x.rerun.images?.not_modified ?? '?'} × 304`,
+              ],
       );
   }
 }
 
 function settingsOf(r: StepResult): string {
-  const res = r.result as Record<string, any> | null;
+  const res = r.result;
   if (!res) return r.command;
   const scenarios = res.scenarios as Array<{ scenario: string; settings: string }> | undefined;
   const settings = scenarios ? scenarios.map((s) => `${s.scenario}: ${s.settings}`).join('; ') : String(res.settings ?? '');
@@ -166,7 +246,11 @@ function settingsOf(r: StepResult): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

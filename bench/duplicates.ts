@@ -27,8 +27,14 @@ async function writeCatalog(file: string): Promise<void> {
   for (let i = 0; i < n; i++) {
     // Every 100th row repeats the id of a row half the catalog earlier.
     const id = i % 100 === 99 && i > n / 2 ? `sku-${i - Math.floor(n / 2)}` : `sku-${i}`;
-    const line = JSON.stringify({ item_id: id, description: `A product described in a sentence or two, number ${i}.`, brand: 'Acme', category: 'Things > Stuff', image_url: `https://img.example.com/${i}.jpg` });
-    if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+    const line = JSON.stringify({
+      item_id: id,
+      description: `A product described in a sentence or two, number ${i}.`,
+      brand: 'Acme',
+      category: 'Things > Stuff',
+      image_url: `https://img.example.com/${i}.jpg`,
+    });
+    if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
@@ -53,7 +59,9 @@ try {
   const repeats = await repeatedKeys(openCatalog({ kind: 'file', path: file }, defaults), () => true);
   clearInterval(timer);
   const pass = performance.now() - t;
-  console.log(`counting pass (fingerprint + sort): ${seconds(pass)} (+${((pass / plain) * 100).toFixed(0)} % of a plain read); ${repeats.size.toLocaleString('en')} repeated ids`);
+  console.log(
+    `counting pass (fingerprint + sort): ${seconds(pass)} (+${((pass / plain) * 100).toFixed(0)} % of a plain read); ${repeats.size.toLocaleString('en')} repeated ids`,
+  );
   console.log(`memory: RSS ${mb(before.rss)} before, peak ${mb(peakRss)} during (8 bytes a row for fingerprints; only repeated ids are kept)`);
 
   const tenM = 10_000_000;

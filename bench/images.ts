@@ -24,8 +24,8 @@ import { decodeImage } from '../src/images/decode.js';
 import { fetchImage } from '../src/images/fetch.js';
 import { createLogger } from '../src/log.js';
 import { runImageJob } from '../src/pipeline/image-job.js';
-import { makeImage, startImageServer } from '../test/support/image-server.js';
-import { mulberry32 } from '../test/support/random.js';
+import { makeImage, startImageServer } from '../testkit/image-server.js';
+import { mulberry32 } from '../testkit/random.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
 
@@ -50,7 +50,12 @@ async function child(scenario: string, catalog: string, allow: string, home: str
     overrides: { home, modality: 'image', namespace: 'bench', images: { allowHosts: [allow] }, run: { createIndex: false } },
   });
   if (scenario === 'fetch') {
-    const urls = (await import('node:fs/promises')).readFile(catalog, 'utf8').then((t) => t.trim().split('\n').map((l) => (JSON.parse(l) as { image_url: string }).image_url));
+    const urls = (await import('node:fs/promises')).readFile(catalog, 'utf8').then((t) =>
+      t
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { image_url: string }).image_url),
+    );
     const list = await urls;
     const limit = pLimit(config.images.concurrency);
     const started = performance.now();
@@ -107,7 +112,17 @@ async function parent(): Promise<void> {
       const r = JSON.parse(stdout.trim().split('\n').pop()!);
       results.push({ scenario, ...r });
       if (scenario === 'fetch') {
-        rows.push(['fetch + decode', '—', String(r.images), r.images_per_s.toFixed(1), r.wall_s.toFixed(2), '—', '—', `${r.mb.toFixed(1)} MB fetched`, String(r.peak_rss_mb)]);
+        rows.push([
+          'fetch + decode',
+          '—',
+          String(r.images),
+          r.images_per_s.toFixed(1),
+          r.wall_s.toFixed(2),
+          '—',
+          '—',
+          `${r.mb.toFixed(1)} MB fetched`,
+          String(r.peak_rss_mb),
+        ]);
       } else {
         const c = r.cold;
         rows.push([

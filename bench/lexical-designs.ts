@@ -31,8 +31,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse';
 import { redactUrl } from '../src/log.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { lexicalScores, lexicalSearch, writeLexicalDocuments, type LexicalScope } from '../src/store/lexical.js';
+import { type Db, openDb } from '../src/store/db.js';
+import { type LexicalScope, lexicalScores, lexicalSearch, writeLexicalDocuments } from '../src/store/lexical.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVersion, type VersionSpec } from '../src/store/versions.js';
 import { catalogRows } from './catalog.js';
@@ -157,7 +157,17 @@ async function storageMb(db: Db, tables: string[]): Promise<number> {
 const POSTINGS_TABLES = ['lexical_documents', 'lexical_postings', 'lexical_terms', 'lexical_corpus'];
 
 function lexicalSpec(cat: Catalog, orgId: string): VersionSpec {
-  return { orgId, namespace: `bench-${cat.name}`, modality: 'text', version: 'v1', provider: 'bench', model: 'lexical', dims: 1, promptTemplate: '{description}', textSearchConfig: 'english' };
+  return {
+    orgId,
+    namespace: `bench-${cat.name}`,
+    modality: 'text',
+    version: 'v1',
+    provider: 'bench',
+    model: 'lexical',
+    dims: 1,
+    promptTemplate: '{description}',
+    textSearchConfig: 'english',
+  };
 }
 
 async function loadPostings(db: Db, cat: Catalog, spec: VersionSpec): Promise<Built> {
@@ -308,7 +318,8 @@ async function buildHnsw(db: Db): Promise<number> {
 /** A figure for an HNSW row that the planner answered by a scan would be a wrong figure. */
 async function assertUsesIndex(db: Db, cat: Catalog, index: string): Promise<void> {
   const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${SPARSE_SQL}`, [cat.ids[0]!, cat.texts[0]!]);
-  if (!plan.some((r) => r['QUERY PLAN'].includes(index))) throw new Error(`the sparsevec query does not use ${index}:\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
+  if (!plan.some((r) => r['QUERY PLAN'].includes(index)))
+    throw new Error(`the sparsevec query does not use ${index}:\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
 }
 
 // ---- measuring ----
@@ -418,12 +429,15 @@ async function runCatalog(db: Db, cat: Catalog, orgId: string): Promise<{ result
   const ftsMb = await storageMb(db, fts.tables);
   for (const rank of ['ts_rank_cd', 'ts_rank'] as const) {
     const sql = ftsSql(rank);
-    await measure(`fts GIN ${rank}`, fts, ftsMb, async (q) => (await db.query<Hit>(sql, [cat.ids[q]!])).map((h) => ({ item_id: h.item_id, score: Number(h.score) })));
+    await measure(`fts GIN ${rank}`, fts, ftsMb, async (q) =>
+      (await db.query<Hit>(sql, [cat.ids[q]!])).map((h) => ({ item_id: h.item_id, score: Number(h.score) })),
+    );
   }
 
   console.error(`${cat.name}: loading sparsevec…`);
   const sparse = await loadSparse(db, cat);
-  const sparseSearch = async (q: number) => (await db.query<Hit>(SPARSE_SQL, [cat.ids[q]!, cat.texts[q]!])).map((h) => ({ item_id: h.item_id, score: Number(h.score) }));
+  const sparseSearch = async (q: number) =>
+    (await db.query<Hit>(SPARSE_SQL, [cat.ids[q]!, cat.texts[q]!])).map((h) => ({ item_id: h.item_id, score: Number(h.score) }));
   await measure('sparsevec exact', sparse, await storageMb(db, sparse.tables), sparseSearch);
   console.error(`${cat.name}: building sparsevec HNSW…`);
   const hnswS = await buildHnsw(db);
@@ -469,7 +483,9 @@ let database = '';
 try {
   if (db.driver === 'pg') await db.exec(`CREATE SCHEMA ${schema}`);
   await migrate(db);
-  const [server] = await db.query<{ version: string; pgvector: string }>("SELECT version(), (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector");
+  const [server] = await db.query<{ version: string; pgvector: string }>(
+    "SELECT version(), (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector",
+  );
   database = `${serverUrl ? redactUrl(serverUrl) : 'embedded PGlite (WASM)'} · ${server!.version.split(' on ')[0]} · pgvector ${server!.pgvector}`;
   for (const load of [flipkart, synthetic]) {
     const { results, notes: line } = await runCatalog(db, await load(N), orgId);
@@ -488,10 +504,24 @@ const settings =
   `BM25 k1 ${K1}, b ${B}; sparsevec ${SPARSE_DIMS} dims (lexeme ids), HNSW ef_search ${EF_SEARCH}, iterative_scan relaxed_order, maintenance_work_mem ${MAINTENANCE_WORK_MEM}; ` +
   'recall against postings exact; precision@10 = same label in the top 10';
 if (o.json) {
-  process.stdout.write(`${JSON.stringify({ benchmark: 'lexical-designs', database, settings, machine: host, load_average_end: os.loadavg()[0], wall_s: wallS, notes, results: all, peak_rss_mb: peakRssMb() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ benchmark: 'lexical-designs', database, settings, machine: host, load_average_end: os.loadavg()[0], wall_s: wallS, notes, results: all, peak_rss_mb: peakRssMb() })}\n`,
+  );
   process.exit(0);
 }
-const header = ['catalog', 'design', 'items', 'load s (rows/s)', 'vacuum analyze s', 'index build s', 'storage MB', 'p50 / p95 ms', 'recall@40', 'recall@40 ties', 'P@10 label'];
+const header = [
+  'catalog',
+  'design',
+  'items',
+  'load s (rows/s)',
+  'vacuum analyze s',
+  'index build s',
+  'storage MB',
+  'p50 / p95 ms',
+  'recall@40',
+  'recall@40 ties',
+  'P@10 label',
+];
 const rows = all.map((r) => [
   r.catalog,
   r.design,

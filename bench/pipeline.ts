@@ -18,14 +18,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
 import { catalogRows, changeOnePercent, writeCatalog } from './catalog.js';
 import { machine, machineLine } from './machine.js';
-import { startOpenAIServer } from '../test/support/openai-server.js';
-import { startPgliteServer } from '../test/support/pglite-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', '.out');
-const { values } = parseArgs({ options: { items: { type: 'string', default: '10000' }, scenario: { type: 'string', default: 'local,local-pg,openai' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '10000' },
+    scenario: { type: 'string', default: 'local,local-pg,openai' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const items = Number(values.items);
 const scenarios = values.scenario!.split(',');
 

@@ -26,18 +26,19 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadCategoryMap, loadQueries, scoreQueries } from '../scripts/score-queries.js';
 import { loadConfig } from '../src/config.js';
-import { createProvider, type EmbeddingProvider } from '../src/embed/index.js';
-import { runEval, type EvalReport } from '../src/eval/run.js';
+import { createProvider } from '../src/embed/index.js';
+import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { mean, pairedDifference, precisionAtK } from '../src/eval/metrics.js';
+import { type EvalReport, runEval } from '../src/eval/run.js';
 import { createLogger, redactUrl } from '../src/log.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { compileTemplate } from '../src/prompt/template.js';
 import { fusionFor, queryOptions, retrieveOptions } from '../src/retrieve/options.js';
-import { search, similar, type RetrievalMode } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { type RetrievalMode, search, similar } from '../src/retrieve/similar.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
-import { loadCategoryMap, loadQueries, scoreQueries } from '../scripts/score-queries.js';
 import { machine, machineLine } from './machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,17 +61,26 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 function convert(sample: string, file: string): void {
   if (existsSync(file)) return;
   if (!existsSync(o.data!)) throw new Error(`${o.data} is missing: this benchmark needs the Flipkart catalog (../shared/data/README.md)`);
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'flipkart-catalog.ts'), '--input', o.data!, '--sample', sample, '--out', file], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'scripts', 'flipkart-catalog.ts'), '--input', o.data!, '--sample', sample, '--out', file],
+    { stdio: 'inherit' },
+  );
 }
 
 /** Embed a catalog into its own namespace (and folder) with the local model (a rerun embeds nothing). */
 async function embed(name: string, catalog: string, template: string) {
   const home = path.join(out, name);
   await mkdir(home, { recursive: true });
-  const config = loadConfig({ env: {}, overrides: { home, databaseUrl: o['database-url'], namespace: name, prompt: { template }, objects: { url: path.join(home, 'objects') } } });
+  const config = loadConfig({
+    env: {},
+    overrides: { home, databaseUrl: o['database-url'], namespace: name, prompt: { template }, objects: { url: path.join(home, 'objects') } },
+  });
   const started = performance.now();
   const summary = await runEmbeddingJob({ config, source: { kind: 'file', path: catalog }, logger });
-  say(`${name}: embedded ${summary.embedded}, unchanged ${summary.skipped_unchanged}, lexical only ${summary.lexical_indexed} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  say(
+    `${name}: embedded ${summary.embedded}, unchanged ${summary.skipped_unchanged}, lexical only ${summary.lexical_indexed} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   const db = await openDb({ home, databaseUrl: config.databaseUrl });
   await migrate(db);
   return { config, db };
@@ -95,7 +105,10 @@ function tfidf(docs: Map<string, string>) {
   const rank = (q: Map<string, number>, exclude: string | null, k: number) => {
     const scores = new Map<string, number>();
     for (const [term, x] of q) for (const [id, y] of postings.get(term) ?? []) if (id !== exclude) scores.set(id, (scores.get(id) ?? 0) + x * y);
-    return [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, k).map(([id]) => id);
+    return [...scores]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, k)
+      .map(([id]) => id);
   };
   return {
     similar: (id: string, k: number) => rank(vectors.get(id)!, id, k),
@@ -121,7 +134,18 @@ function readCatalog(file: string, template: string): Items {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const r = JSON.parse(line) as { item_id: string; title?: string; brand?: string; category: string; description?: string; tags?: string[] };
-    const item = { itemId: r.item_id, title: r.title ?? null, brand: r.brand ?? '', category: r.category, description: r.description ?? '', tags: r.tags ?? [], imageUrl: '', metadataVersion: null, orgId: '', namespace: '' };
+    const item = {
+      itemId: r.item_id,
+      title: r.title ?? null,
+      brand: r.brand ?? '',
+      category: r.category,
+      description: r.description ?? '',
+      tags: r.tags ?? [],
+      imageUrl: '',
+      metadataVersion: null,
+      orgId: '',
+      namespace: '',
+    };
     prompts.set(r.item_id, t.render(item));
     category.set(r.item_id, r.category);
   }
@@ -137,17 +161,35 @@ async function servedVsTfidf(db: Db, config: ReturnType<typeof loadConfig>, item
   for (const [id, cat] of items.category) {
     if (sizes.get(cat)! < 2) continue;
     const grades = new Map([...items.category].filter(([other, c]) => c === cat && other !== id).map(([other]) => [other, 1]));
-    const r = await similar(db, { orgId: config.orgId, namespace: config.namespace, itemId: id, k: K, ...queryOptions(retrieveOptions(config.retrieve), config.namespace) });
-    served.push(precisionAtK(r.candidates.map((c) => c.item_id), grades, K));
+    const r = await similar(db, {
+      orgId: config.orgId,
+      namespace: config.namespace,
+      itemId: id,
+      k: K,
+      ...queryOptions(retrieveOptions(config.retrieve), config.namespace),
+    });
+    served.push(
+      precisionAtK(
+        r.candidates.map((c) => c.item_id),
+        grades,
+        K,
+      ),
+    );
     tf.push(precisionAtK(baseline.similar(id, K), grades, K));
   }
   return { queries: served.length, served: mean(served), tfidf: mean(tf), difference: pairedDifference(served, tf) };
 }
 
-const results: Record<string, unknown> = { machine: machine(), database: o['database-url'] ? redactUrl(o['database-url']) : 'embedded PGlite', template: o.template, k: K };
+const results: Record<string, unknown> = {
+  machine: machine(),
+  database: o['database-url'] ? redactUrl(o['database-url']) : 'embedded PGlite',
+  template: o.template,
+  k: K,
+};
 const rows: string[][] = [];
 const pct = (x: number) => x.toFixed(4);
-const ci = (d: { mean: number; ci95: [number, number] | null }) => `${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(4)} [${d.ci95![0].toFixed(4)}, ${d.ci95![1].toFixed(4)}]`;
+const ci = (d: { mean: number; ci95: [number, number] | null }) =>
+  `${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(4)} [${d.ci95![0].toFixed(4)}, ${d.ci95![1].toFixed(4)}]`;
 
 // 1. The stratified sample.
 {
@@ -157,7 +199,14 @@ const ci = (d: { mean: number; ci95: [number, number] | null }) => `${d.mean >= 
   const { config, db } = await embed(name, file, o.template!);
   try {
     const retrieve = retrieveOptions(config.retrieve);
-    const report: EvalReport = await runEval({ db, orgId: config.orgId, namespace: config.namespace, k: K, tune: true, retrieve: { ...retrieve, fusion: fusionFor(retrieve, config.namespace) } });
+    const report: EvalReport = await runEval({
+      db,
+      orgId: config.orgId,
+      namespace: config.namespace,
+      k: K,
+      tune: true,
+      retrieve: { ...retrieve, fusion: fusionFor(retrieve, config.namespace) },
+    });
     const cat = report.tasks.find((t) => t.task === 'category')!;
     const vs = await servedVsTfidf(db, config, readCatalog(file, o.template!));
     results.flipkart_sample = { eval: report, tfidf: vs };
@@ -165,7 +214,14 @@ const ci = (d: { mean: number; ci95: [number, number] | null }) => `${d.mean >= 
     rows.push([name, 'tf-idf cosine (baseline)', pct(vs.tfidf), '', '']);
     for (const c of cat.comparisons.filter((x) => x.metric === 'precision_at_k')) rows.push([name, `${c.system} − ${c.baseline}`, ci(c), '', '']);
     rows.push([name, 'served − tf-idf', ci(vs.difference), '', '']);
-    if (report.tune) rows.push([name, `tuned on ${report.tune.queries.tune}, held out ${report.tune.queries.held_out}`, JSON.stringify(report.tune.best), pct(report.tune.held_out[0]!.precision_at_k), `current ${pct(report.tune.held_out[1]!.precision_at_k)}`]);
+    if (report.tune)
+      rows.push([
+        name,
+        `tuned on ${report.tune.queries.tune}, held out ${report.tune.queries.held_out}`,
+        JSON.stringify(report.tune.best),
+        pct(report.tune.held_out[0]!.precision_at_k),
+        `current ${pct(report.tune.held_out[1]!.precision_at_k)}`,
+      ]);
     for (const note of report.notes) say(`note: ${note}`);
   } finally {
     await db.close();
@@ -187,7 +243,13 @@ if (o.queries) {
     const options = queryOptions(retrieveOptions(config.retrieve), config.namespace);
     const scored: Record<string, unknown> = {};
     for (const mode of ['fused', 'dense', 'lexical'] as RetrievalMode[]) {
-      const report = await scoreQueries(queries, async (text, k) => (await search(db, { orgId: config.orgId, namespace: config.namespace, text, k, mode, provider, ...options })).candidates.map((c) => c.item_id), categoryOf, K);
+      const report = await scoreQueries(
+        queries,
+        async (text, k) =>
+          (await search(db, { orgId: config.orgId, namespace: config.namespace, text, k, mode, provider, ...options })).candidates.map((c) => c.item_id),
+        categoryOf,
+        K,
+      );
       scored[mode] = report;
       rows.push(['flipkart-20k queries', `search ${mode}: right type in top 10`, report.mean_right.toFixed(2), '', '']);
     }
@@ -205,7 +267,13 @@ if (o.queries) {
     times.sort((a, b) => a - b);
     const p = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100;
     results.flipkart_20k = { queries: scored, similar_ms: { p50: p(0.5), p95: p(0.95), calls: times.length } };
-    rows.push(['flipkart-20k latency', `similar fused, in-process, ${o['database-url'] ? 'Postgres server' : 'PGlite'}`, `p50 ${p(0.5)} ms`, `p95 ${p(0.95)} ms`, '']);
+    rows.push([
+      'flipkart-20k latency',
+      `similar fused, in-process, ${o['database-url'] ? 'Postgres server' : 'PGlite'}`,
+      `p50 ${p(0.5)} ms`,
+      `p95 ${p(0.95)} ms`,
+      '',
+    ]);
   } finally {
     await provider?.close();
     await db.close();
@@ -217,9 +285,16 @@ if (o.shipped) {
   const { config, db } = await embed('shipped-sample', path.join(root, 'samples', 'catalog.jsonl'), loadConfig({ env: {} }).prompt.template);
   try {
     const retrieve = retrieveOptions(config.retrieve);
-    const report = await runEval({ db, orgId: config.orgId, namespace: config.namespace, k: K, retrieve: { ...retrieve, fusion: fusionFor(retrieve, config.namespace) } });
+    const report = await runEval({
+      db,
+      orgId: config.orgId,
+      namespace: config.namespace,
+      k: K,
+      retrieve: { ...retrieve, fusion: fusionFor(retrieve, config.namespace) },
+    });
     results.shipped_sample = report;
-    for (const r of report.tasks[0]!.rows) rows.push(['shipped sample', r.system, pct(r.metrics.precision_at_k!), pct(r.metrics.ndcg_at_k!), String(r.ms_per_query)]);
+    for (const r of report.tasks[0]!.rows)
+      rows.push(['shipped sample', r.system, pct(r.metrics.precision_at_k!), pct(r.metrics.ndcg_at_k!), String(r.ms_per_query)]);
   } finally {
     await db.close();
   }
@@ -230,6 +305,19 @@ if (o.json) {
 } else {
   const header = ['catalog', 'system', 'precision@10', 'nDCG@10', 'ms/query'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((x, i) => (x ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write([machineLine(), `database: ${results.database}`, `template: ${JSON.stringify(o.template)}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n');
+  const line = (r: string[]) =>
+    r
+      .map((x, i) => (x ?? '').padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(
+    `${[
+      machineLine(),
+      `database: ${results.database}`,
+      `template: ${JSON.stringify(o.template)}`,
+      line(header),
+      line(widths.map((w) => '-'.repeat(w))),
+      ...rows.map(line),
+    ].join('\n')}\n`,
+  );
 }

@@ -12,21 +12,29 @@
  *
  * --json prints one JSON object (machine, settings, figures) instead of the table.
  */
+
+import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { startOpenAIServer } from '../test/support/openai-server.js';
-import { mkdir, rm } from 'node:fs/promises';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { startOpenAIServer } from '../testkit/openai-server.js';
 import { buildCatalog } from './catalog.js';
 import { machine, machineLine } from './machine.js';
 
 const benchOut = path.join(path.dirname(fileURLToPath(import.meta.url)), '.out');
 
-const { values } = parseArgs({ options: { tpm: { type: 'string', default: '120000' }, minutes: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    tpm: { type: 'string', default: '120000' },
+    minutes: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const tpm = Number(values.tpm);
 const minutes = Number(values.minutes);
 
@@ -41,7 +49,14 @@ const config = (namespace: string) =>
     overrides: {
       home,
       namespace,
-      embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 256, apiKey: 'sk-test', baseURL: server.url, concurrency: Number(values.concurrency) },
+      embed: {
+        provider: 'openai',
+        model: 'text-embedding-3-small',
+        dims: 256,
+        apiKey: 'sk-test',
+        baseURL: server.url,
+        concurrency: Number(values.concurrency),
+      },
       run: { createIndex: false },
     },
   });

@@ -29,11 +29,11 @@ import { createLogger } from '../src/log.js';
 import { similar } from '../src/retrieve/similar.js';
 import { buildServer } from '../src/serve/server.js';
 import { serveSettings } from '../src/serve/settings.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { upsertItemVectors } from '../src/store/embeddings.js';
 import { migrate } from '../src/store/migrations.js';
-import { ensureVectorIndex, ensureVersion, vectorIndexShape, type VersionSpec } from '../src/store/versions.js';
-import { mulberry32, randomVector } from '../test/support/random.js';
+import { ensureVectorIndex, ensureVersion, type VersionSpec, vectorIndexShape } from '../src/store/versions.js';
+import { mulberry32, randomVector } from '../testkit/random.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
 
@@ -101,7 +101,15 @@ async function load(db: Db, spec: VersionSpec, n: number): Promise<number> {
       db,
       spec,
       spec.model,
-      vectors.map((vector, j) => ({ itemId: itemId(i + j), vector, metadataHash: 'bench', metadataVersion: null, chunkCount: 1, tokenCount: 1, generatedAt: new Date() })),
+      vectors.map((vector, j) => ({
+        itemId: itemId(i + j),
+        vector,
+        metadataHash: 'bench',
+        metadataVersion: null,
+        chunkCount: 1,
+        tokenCount: 1,
+        generatedAt: new Date(),
+      })),
     );
   }
   return seconds(started);
@@ -251,7 +259,9 @@ try {
 }
 if (o.json) {
   const settings = `k=${k}, ${queries} sequential similar() calls per size after 20 warm-up calls, recall over ${recallQueries} of them against exact fp32 search, ef_search ${efSearch}, maintenance_work_mem ${o['maintenance-work-mem']}`;
-  process.stdout.write(`${JSON.stringify({ benchmark: 'retrieval', database, settings, machine: host, load_average_end: os.loadavg()[0], k, results, peak_rss_mb: peakRssMb() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ benchmark: 'retrieval', database, settings, machine: host, load_average_end: os.loadavg()[0], k, results, peak_rss_mb: peakRssMb() })}\n`,
+  );
   process.exit(0);
 }
 const rows = results.map((r) => [
@@ -267,7 +277,19 @@ const rows = results.map((r) => [
   String(r.exact_ms_per_query),
   String(r.recall_at_k),
 ]);
-const header = ['dims', 'index', 'items', 'load s (rows/s)', 'analyze s', 'index build s', 'ef_search', 'in-process p50 / p95 ms', 'HTTP p50 / p95 ms', 'exact ms/query', `recall@${k}`];
+const header = [
+  'dims',
+  'index',
+  'items',
+  'load s (rows/s)',
+  'analyze s',
+  'index build s',
+  'ef_search',
+  'in-process p50 / p95 ms',
+  'HTTP p50 / p95 ms',
+  'exact ms/query',
+  `recall@${k}`,
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));

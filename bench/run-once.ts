@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type ConfigInput } from '../src/config.js';
+import { type ConfigInput, loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { peakRssMb } from './peak-rss.js';
@@ -21,7 +21,8 @@ const { values: o } = parseArgs({
     'no-index': { type: 'boolean', default: false },
   },
 });
-if (!o.catalog || !o.home) throw new Error('usage: run-once.ts --catalog F --home DIR [--changed-catalog F] [--base-url URL] [--database-url URL] [--no-index]');
+if (!o.catalog || !o.home)
+  throw new Error('usage: run-once.ts --catalog F --home DIR [--changed-catalog F] [--base-url URL] [--database-url URL] [--no-index]');
 
 const embed: ConfigInput['embed'] = o['base-url']
   ? { provider: 'openai', baseURL: o['base-url'], apiKey: 'sk-test', model: 'text-embedding-3-large' }

@@ -22,10 +22,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
 import { catalogRows, changeOnePercent, writeCatalog } from './catalog.js';
 import { machine, machineLine } from './machine.js';
-import { startOpenAIServer, type OpenAIServer } from '../test/support/openai-server.js';
-import { startPgliteServer } from '../test/support/pglite-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', '.out');
@@ -68,12 +68,34 @@ function ensurePeers(): void {
 function childCommand(side: Side, phase: Phase, catalog: string, api: OpenAIServer, dbUrl: string): string[] {
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(out, 'prof'), '--cpu-prof-name', `${side}-${phase}.cpuprofile`] : [];
   if (side === 'itemvec') {
-    return [...prof, '--import', 'tsx', path.join(root, 'bench', 'vs-langchain-itemvec.ts'),
-      '--catalog', catalog, '--home', path.join(out, 'home-vs-langchain'), '--base-url', api.url, '--database-url', dbUrl,
-      '--log-level', values['log-level']!];
+    return [
+      ...prof,
+      '--import',
+      'tsx',
+      path.join(root, 'bench', 'vs-langchain-itemvec.ts'),
+      '--catalog',
+      catalog,
+      '--home',
+      path.join(out, 'home-vs-langchain'),
+      '--base-url',
+      api.url,
+      '--database-url',
+      dbUrl,
+      '--log-level',
+      values['log-level']!,
+    ];
   }
-  return [...prof, path.join(peers, 'langchain.mjs'), '--catalog', catalog, '--base-url', api.url, '--database-url', dbUrl,
-    ...(phase === 'cold' ? ['--try-hnsw'] : [])];
+  return [
+    ...prof,
+    path.join(peers, 'langchain.mjs'),
+    '--catalog',
+    catalog,
+    '--base-url',
+    api.url,
+    '--database-url',
+    dbUrl,
+    ...(phase === 'cold' ? ['--try-hnsw'] : []),
+  ];
 }
 
 async function runPhase(side: Side, phase: Phase, catalog: string, api: OpenAIServer, dbUrl: string): Promise<PhaseResult> {
@@ -89,9 +111,10 @@ async function runPhase(side: Side, phase: Phase, catalog: string, api: OpenAISe
   await writeFile(path.join(out, `vs-langchain-${side}-${phase}.log`), stderr);
   const r = JSON.parse(stdout.trim().split('\n').pop()!);
   const embedded = side === 'itemvec' ? r.summary.embedded : r.result.numAdded + r.result.numUpdated;
-  const note = side === 'itemvec'
-    ? `failed ${r.summary.failed}, ${r.summary.parquet_parts} parquet parts`
-    : `deleted ${r.result.numDeleted}, skipped ${r.result.numSkipped}${r.logged_errors.length ? `, console.error calls: ${r.logged_errors.length}` : ''}${r.hnsw !== 'not tried' ? `; HNSW: ${r.hnsw}` : ''}`;
+  const note =
+    side === 'itemvec'
+      ? `failed ${r.summary.failed}, ${r.summary.parquet_parts} parquet parts`
+      : `deleted ${r.result.numDeleted}, skipped ${r.result.numSkipped}${r.logged_errors.length ? `, console.error calls: ${r.logged_errors.length}` : ''}${r.hnsw !== 'not tried' ? `; HNSW: ${r.hnsw}` : ''}`;
   return {
     side,
     phase,
@@ -107,8 +130,17 @@ async function runPhase(side: Side, phase: Phase, catalog: string, api: OpenAISe
 
 function printTable(results: PhaseResult[]): void {
   const header = ['side', 'phase', 'items/s', 'wall s', 'embedded', 'requests', 'inputs', 'max in flight', 'peak RSS MB'];
-  const rows = results.map((r) => [r.side, r.phase, (items / r.wallS).toFixed(0), r.wallS.toFixed(2), String(r.embedded),
-    String(r.requests), String(r.inputs), String(r.maxInFlight), String(r.peakRssMb)]);
+  const rows = results.map((r) => [
+    r.side,
+    r.phase,
+    (items / r.wallS).toFixed(0),
+    r.wallS.toFixed(2),
+    String(r.embedded),
+    String(r.requests),
+    String(r.inputs),
+    String(r.maxInFlight),
+    String(r.peakRssMb),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
@@ -146,7 +178,9 @@ try {
 if (values.json) {
   const cold = (side: Side) => results.find((r) => r.side === side && r.phase === 'cold');
   const [a, b] = [cold('itemvec'), cold('langchain')];
-  process.stdout.write(`${JSON.stringify({ benchmark: 'vs-langchain', items, settings, machine: started, load_average_end: os.loadavg()[0], results, cold_speedup: a && b ? b.wallS / a.wallS : null })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ benchmark: 'vs-langchain', items, settings, machine: started, load_average_end: os.loadavg()[0], results, cold_speedup: a && b ? b.wallS / a.wallS : null })}\n`,
+  );
 } else {
   printTable(results);
 }

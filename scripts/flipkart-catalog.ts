@@ -130,9 +130,15 @@ function toCatalogRows(bytes: Buffer): { rows: CatalogRow[]; read: number } {
   let duplicates = 0;
   for (const record of records) {
     const row = toCatalogRow(record);
-    if (row === null) { skipped++; continue; }
+    if (row === null) {
+      skipped++;
+      continue;
+    }
     // A repeated id would make the catalog load reject or overwrite rows; keep the first.
-    if (seen.has(row.item_id)) { duplicates++; continue; }
+    if (seen.has(row.item_id)) {
+      duplicates++;
+      continue;
+    }
     seen.add(row.item_id);
     rows.push(row);
   }
@@ -148,9 +154,7 @@ function toCatalogRow(record: Record<string, string | undefined>): CatalogRow | 
   if (id === '' || title === '' || pid.length < 3) return null;
   const brand = (record.brand ?? '').trim();
   // Key order is fixed here (item_id, title, brand, category) so JSON.stringify output is stable.
-  return brand === ''
-    ? { item_id: id, title, category: pid.slice(0, 3) }
-    : { item_id: id, title, brand, category: pid.slice(0, 3) };
+  return brand === '' ? { item_id: id, title, category: pid.slice(0, 3) } : { item_id: id, title, brand, category: pid.slice(0, 3) };
 }
 
 function groupByLabel(rows: CatalogRow[]): Map<string, CatalogRow[]> {
@@ -203,9 +207,7 @@ export function stratifiedSample(rows: CatalogRow[], n: number, seed: string): C
   const quota = allocate(counts, n);
   const picked: CatalogRow[] = [];
   for (const [label, group] of groups) {
-    const ranked = group
-      .map((row) => ({ row, r: rank(seed, row.item_id) }))
-      .sort((a, b) => a.r - b.r || compareStrings(a.row.item_id, b.row.item_id));
+    const ranked = group.map((row) => ({ row, r: rank(seed, row.item_id) })).sort((a, b) => a.r - b.r || compareStrings(a.row.item_id, b.row.item_id));
     picked.push(...ranked.slice(0, quota.get(label) ?? 0).map((x) => x.row));
   }
   return picked;

@@ -58,7 +58,9 @@ for (const [query, leaf, feature] of QUERIES) {
   // Best first, then by id: easy to read, and stable.
   graded.sort((a, b) => b.grade - a.grade || (a.item_id < b.item_id ? -1 : 1));
   for (const g of graded) lines.push(JSON.stringify({ query, item_id: g.item_id, grade: g.grade }));
-  console.log(`${String(graded.filter((g) => g.grade === 2).length).padStart(3)} × grade 2, ${String(graded.filter((g) => g.grade === 1).length).padStart(3)} × grade 1  ${query}`);
+  console.log(
+    `${String(graded.filter((g) => g.grade === 2).length).padStart(3)} × grade 2, ${String(graded.filter((g) => g.grade === 1).length).padStart(3)} × grade 1  ${query}`,
+  );
 }
 writeFileSync(path.join(root, 'samples', 'judgements.jsonl'), `${lines.join('\n')}\n`);
 console.log(`${lines.length} judgements for ${QUERIES.length} queries → samples/judgements.jsonl`);

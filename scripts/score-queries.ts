@@ -7,9 +7,9 @@
  *       [--queries samples/flipkart-queries.jsonl] [--k 10] [--json] -- <search command…>
  *
  *   node --import tsx scripts/score-queries.ts --catalog bench/.out/flipkart-20k.jsonl \
- *       -- node dist/cli/main.js search --home /tmp/fk
+ *       -- node dist/cli/bin.js search --home /tmp/fk
  *     runs, once per query and one at a time:
- *       node dist/cli/main.js search --home /tmp/fk "analog watch for women" --k 10 --json
+ *       node dist/cli/bin.js search --home /tmp/fk "analog watch for women" --k 10 --json
  *
  * The command must print JSON shaped like {"candidates": [{"item_id": "…", …}, …], …} on stdout.
  * Each returned item_id is looked up in the --catalog JSONL for its `category`; a query's score is
@@ -37,8 +37,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_QUERIES = path.join(root, 'samples', 'flipkart-queries.jsonl');
 const DEFAULT_K = 10;
 const USAGE =
-  'usage: node --import tsx scripts/score-queries.ts --catalog <catalog.jsonl> [--queries <queries.jsonl>] ' +
-  '[--k 10] [--json] -- <search command…>\n';
+  'usage: node --import tsx scripts/score-queries.ts --catalog <catalog.jsonl> [--queries <queries.jsonl>] ' + '[--k 10] [--json] -- <search command…>\n';
 
 export interface TypedQuery {
   query: string;
@@ -79,12 +78,7 @@ class SearchError extends Error {}
  * Scores each query on its top k results. Queries run one after another: the CLI under test may
  * hold an embedded database that does not take concurrent openers, and latency stays comparable.
  */
-export async function scoreQueries(
-  queries: TypedQuery[],
-  runSearch: RunSearch,
-  categoryOf: Map<string, string>,
-  k: number,
-): Promise<ScoreReport> {
+export async function scoreQueries(queries: TypedQuery[], runSearch: RunSearch, categoryOf: Map<string, string>, k: number): Promise<ScoreReport> {
   const scores: QueryScore[] = [];
   for (const q of queries) {
     const ids = (await runSearch(q.query, k)).slice(0, k);
@@ -199,8 +193,7 @@ export function formatTable(report: ScoreReport): string {
   const rows = report.queries.map((s) => [s.query, s.types.join(','), `${s.right}/${s.k}`, compactCategories(s.categories)]);
   const header = ['query', 'types', 'right', 'returned categories (rank order)'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ');
+  const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ');
   const k = report.queries[0]?.k ?? 0;
   const precision = k === 0 ? 0 : report.mean_right / k;
   return [

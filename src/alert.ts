@@ -9,16 +9,18 @@
  * delivered is a warning, never a crash: the exit code and the error log line already carry it.
  */
 import type { Config } from './config.js';
-import { withRetries } from './embed/retry.js';
-import { ExitCode, ItemvecError, errorMessage } from './errors.js';
+import { ExitCode, errorMessage, ItemvecError } from './errors.js';
 import type { Logger } from './log.js';
 import type { RunSummary } from './pipeline/summary.js';
+import { withRetries } from './retry.js';
 
 type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string };
 export interface SlackMessage {
   /** The notification text (and the whole message for webhooks that ignore blocks). */
   text: string;
-  blocks: Array<{ type: 'header'; text: TextObject } | { type: 'section'; text?: TextObject; fields?: TextObject[] } | { type: 'context'; elements: TextObject[] }>;
+  blocks: Array<
+    { type: 'header'; text: TextObject } | { type: 'section'; text?: TextObject; fields?: TextObject[] } | { type: 'context'; elements: TextObject[] }
+  >;
 }
 
 /** Why a webhook POST failed; `code` decides whether withRetries tries again. */
@@ -52,7 +54,12 @@ export function failureRateAlert(summary: RunSummary, threshold: number, where: 
           field('Model', `${summary.provider}/${summary.model}`),
         ],
       },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Reasons: \`itemvec failures list\` · replay: \`itemvec failures retry\` · record: \`itemvec runs show ${summary.run_id}\`` }] },
+      {
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: `Reasons: \`itemvec failures list\` · replay: \`itemvec failures retry\` · record: \`itemvec runs show ${summary.run_id}\`` },
+        ],
+      },
     ],
   };
 }
@@ -65,7 +72,10 @@ export function runFailedAlert(run: { run_id: string; namespace: string | null; 
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: headline } },
       { type: 'section', text: { type: 'mrkdwn', text: reason } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `What it loaded is kept; run it again to finish the rest · \`itemvec runs show ${run.run_id}\`` }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `What it loaded is kept; run it again to finish the rest · \`itemvec runs show ${run.run_id}\`` }],
+      },
     ],
   };
 }
@@ -79,8 +89,11 @@ export async function sendAlert(settings: Config['alert'], message: SlackMessage
   if (!url) return 'skipped';
   const policy = { maxRetries: settings.maxRetries, baseDelayMs: 500, maxDelayMs: 10_000 };
   try {
-    await withRetries(policy, () => post(url, message, settings.timeoutMs), (error, retry, delayMs) =>
-      logger.warn({ code: error.code, retry, delay_ms: delayMs }, `alert webhook failed (${error.code}); retry ${retry} in ${delayMs} ms`),
+    await withRetries(
+      policy,
+      () => post(url, message, settings.timeoutMs),
+      (error, retry, delayMs) =>
+        logger.warn({ code: error.code, retry, delay_ms: delayMs }, `alert webhook failed (${error.code}); retry ${retry} in ${delayMs} ms`),
     );
     logger.info({ alert: message.text }, 'alert sent to the webhook');
     return 'sent';

@@ -7,18 +7,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RETRY_POLICY } from './embed/retry.js';
+import { configFromEnv } from './config-env.js';
+import { RETRIEVE_DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
-import { RETRIEVE_DEFAULTS } from './retrieve/defaults.js';
+import { NAME_PATTERN } from './names.js';
+import { DEFAULT_RETRY_POLICY } from './retry.js';
 
 /** The org used when neither the row, the flags nor the environment name one. */
 export const DEFAULT_ORG_ID = '00000000-0000-0000-0000-000000000001';
 export const DEFAULT_PROMPT_TEMPLATE = 'Product: {brand} {category}\nDescription: {description}';
 
-/** Names that end up in SQL literals, index names and object keys: kept deliberately narrow. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-const name = (what: string) =>
-  z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN} (lowercase letters, digits, _ . -)`);
+const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} must match ${NAME_PATTERN} (lowercase letters, digits, _ . -)`);
 
 /** Weighted reciprocal rank fusion: each signal adds weight / (rrfK + rank); weight 0 leaves a signal out. */
 const FusionSchema = z
@@ -36,7 +35,10 @@ export const ConfigSchema = z.object({
   /** Embedded database: seconds to wait for another process to release it before failing with DB_LOCKED (exit 4). */
   lockWaitSeconds: z.coerce.number().min(0).max(86_400),
   /** `postgres://…` for a Postgres server with pgvector; unset → embedded PGlite under `home`. */
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres:// or postgresql://').optional(),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres:// or postgresql://')
+    .optional(),
   orgId: z.guid({ message: 'orgId must be a UUID' }),
   namespace: name('namespace'),
   version: name('version'),
@@ -50,7 +52,10 @@ export const ConfigSchema = z.object({
     template: z
       .string()
       .min(1)
-      .refine((t) => /\{(title|description|brand|category|tags|item_id)\}/.test(t), 'prompt.template must use at least one of {title} {description} {brand} {category} {tags} {item_id}'),
+      .refine(
+        (t) => /\{(title|description|brand|category|tags|item_id)\}/.test(t),
+        'prompt.template must use at least one of {title} {description} {brand} {category} {tags} {item_id}',
+      ),
     /**
      * The Postgres text search configuration the lexical index analyses text with (`english`,
      * `simple` for no stemming, `german`…; `SELECT cfgname FROM pg_ts_config`). Fixed per version, like the template.
@@ -93,6 +98,8 @@ export const ConfigSchema = z.object({
   run: z.object({
     /** Items loaded per Postgres upsert and per Parquet part (bounds memory). */
     loadBatchSize: z.coerce.number().int().min(1).max(100_000),
+    /** Slices loaded at once on a Postgres server, each in its own transaction and connection (PGlite: always 1). */
+    loadConnections: z.coerce.number().int().min(1).max(32),
     /** Failure rate (failed + rejected over items seen) above which a run exits with code 6. */
     alertFailureRate: z.coerce.number().min(0).max(1),
     /** Build the version's HNSW index after a load when it is missing. */
@@ -113,7 +120,10 @@ export const ConfigSchema = z.object({
    */
   queue: z.object({
     /** The queue's database; unset → `databaseUrl`; neither → the embedded PGlite (then one process runs everything). */
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'queue.url must start with postgres:// or postgresql://').optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'queue.url must start with postgres:// or postgresql://')
+      .optional(),
     /** Postgres schema holding pg-boss's tables, created on first start. */
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,49}$/, 'queue.schema must be a lowercase Postgres name (letters, digits, _)'),
     /** Shards per run; more shards spread a run over more workers and make a retried shard cheaper. */
@@ -192,7 +202,10 @@ export const ConfigSchema = z.object({
         .object({
           orgId: z.guid({ message: 'orgId must be a UUID' }),
           key: z.string().min(16, 'key must be at least 16 characters').optional(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits').optional(),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits')
+            .optional(),
         })
         .strict()
         .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256'),
@@ -243,10 +256,26 @@ export function defaultConfig(cwd = process.cwd()): Config {
     catalog: { invalidText: 'reject' },
     prompt: { template: DEFAULT_PROMPT_TEMPLATE, textSearchConfig: 'english' },
     // 32,768 tokens: four full text-embedding-3 inputs; product copy is rarely a tenth of that.
-    embed: { provider: 'local', maxTokensPerItem: 32_768, tooLong: 'dead-letter', maxRetries: DEFAULT_RETRY_POLICY.maxRetries, retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs },
+    embed: {
+      provider: 'local',
+      maxTokensPerItem: 32_768,
+      tooLong: 'dead-letter',
+      maxRetries: DEFAULT_RETRY_POLICY.maxRetries,
+      retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs,
+      retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
+    },
     prices: {},
     objects: {},
-    run: { loadBatchSize: 500, alertFailureRate: 0.05, createIndex: true, mode: 'sync', sample: 1, cache: true, progressIntervalSeconds: 10 },
+    run: {
+      loadBatchSize: 500,
+      loadConnections: 1,
+      alertFailureRate: 0.05,
+      createIndex: true,
+      mode: 'sync',
+      sample: 1,
+      cache: true,
+      progressIntervalSeconds: 10,
+    },
     queue: {
       schema: 'itemvec_queue',
       shards: 16,
@@ -278,107 +307,6 @@ export function defaultConfig(cwd = process.cwd()): Config {
       userAgent: 'itemvec-image-fetch/0.1',
     },
   };
-}
-
-/** Environment variables itemvec reads; listed here so the README and `--help` can point at one place. */
-export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
-  const embed: Record<string, unknown> = {};
-  const set = (target: Record<string, unknown>, key: string, value: string | undefined) => {
-    if (value !== undefined && value !== '') target[key] = value;
-  };
-  set(embed, 'provider', env.ITEMVEC_PROVIDER);
-  set(embed, 'model', env.ITEMVEC_MODEL);
-  set(embed, 'dims', env.ITEMVEC_DIMS);
-  set(embed, 'apiKey', env.OPENAI_API_KEY);
-  set(embed, 'baseURL', env.OPENAI_BASE_URL);
-  set(embed, 'modelDir', env.ITEMVEC_LOCAL_MODEL_DIR);
-  set(embed, 'concurrency', env.ITEMVEC_CONCURRENCY);
-  set(embed, 'rpm', env.ITEMVEC_RPM);
-  set(embed, 'maxRetries', env.ITEMVEC_MAX_RETRIES);
-  set(embed, 'timeoutMs', env.ITEMVEC_TIMEOUT_MS);
-  set(embed, 'tpm', env.ITEMVEC_TPM);
-  set(embed, 'maxTokensPerItem', env.ITEMVEC_MAX_TOKENS_PER_ITEM);
-  set(embed, 'tooLong', env.ITEMVEC_TOO_LONG);
-  const objects: Record<string, unknown> = {};
-  set(objects, 'url', env.ITEMVEC_OBJECTS_URL);
-  set(objects, 'endpoint', env.ITEMVEC_S3_ENDPOINT);
-  set(objects, 'region', env.AWS_REGION);
-  if (env.ITEMVEC_S3_FORCE_PATH_STYLE) objects.forcePathStyle = env.ITEMVEC_S3_FORCE_PATH_STYLE === 'true';
-  const top: Record<string, unknown> = { embed, objects };
-  set(top, 'home', env.ITEMVEC_HOME);
-  set(top, 'lockWaitSeconds', env.ITEMVEC_WAIT_LOCK);
-  set(top, 'databaseUrl', env.DATABASE_URL);
-  set(top, 'orgId', env.ITEMVEC_ORG_ID);
-  set(top, 'namespace', env.ITEMVEC_NAMESPACE);
-  set(top, 'version', env.ITEMVEC_VERSION);
-  const catalog: Record<string, unknown> = {};
-  set(catalog, 'invalidText', env.ITEMVEC_INVALID_TEXT);
-  top.catalog = catalog;
-  const prompt: Record<string, unknown> = {};
-  set(prompt, 'template', env.ITEMVEC_PROMPT_TEMPLATE);
-  set(prompt, 'textSearchConfig', env.ITEMVEC_TEXT_SEARCH_CONFIG);
-  top.prompt = prompt;
-  const retrieve: Record<string, unknown> = {};
-  set(retrieve, 'blendEmbeddingVersion', env.BLEND_EMBEDDING_VERSION);
-  set(retrieve, 'efSearch', env.ITEMVEC_EF_SEARCH);
-  if (env.ITEMVEC_FUSION) retrieve.fusion = parseFusionEnv(env.ITEMVEC_FUSION);
-  top.retrieve = retrieve;
-  const serve: Record<string, unknown> = {};
-  set(serve, 'host', env.ITEMVEC_HOST);
-  set(serve, 'port', env.ITEMVEC_PORT);
-  // "<org-uuid>=<key>,<org-uuid>=<key>": split on the first "=", so a key may contain one.
-  if (env.ITEMVEC_API_KEYS) {
-    serve.apiKeys = env.ITEMVEC_API_KEYS.split(',').map((entry) => {
-      const eq = entry.indexOf('=');
-      return { orgId: entry.slice(0, Math.max(eq, 0)).trim(), key: entry.slice(eq + 1).trim() };
-    });
-  }
-  top.serve = serve;
-  const run: Record<string, unknown> = {};
-  set(run, 'progressIntervalSeconds', env.ITEMVEC_PROGRESS_INTERVAL);
-  top.run = run;
-  const queue: Record<string, unknown> = {};
-  set(queue, 'url', env.ITEMVEC_QUEUE_URL);
-  set(queue, 'schema', env.ITEMVEC_QUEUE_SCHEMA);
-  set(queue, 'shards', env.ITEMVEC_SHARDS);
-  set(queue, 'concurrency', env.ITEMVEC_WORKER_CONCURRENCY);
-  top.queue = queue;
-  const schedule: Record<string, unknown> = {};
-  set(schedule, 'text', env.ITEMVEC_TEXT_CRON);
-  set(schedule, 'image', env.ITEMVEC_IMAGE_CRON);
-  set(schedule, 'tz', env.ITEMVEC_SCHEDULE_TZ);
-  top.schedule = schedule;
-  const alert: Record<string, unknown> = {};
-  set(alert, 'webhookUrl', env.ITEMVEC_ALERT_WEBHOOK);
-  top.alert = alert;
-  const metrics: Record<string, unknown> = {};
-  set(metrics, 'pushgatewayUrl', env.ITEMVEC_PUSHGATEWAY_URL);
-  set(metrics, 'host', env.ITEMVEC_METRICS_HOST);
-  set(metrics, 'port', env.ITEMVEC_METRICS_PORT);
-  top.metrics = metrics;
-  const images: Record<string, unknown> = {};
-  set(images, 'provider', env.ITEMVEC_IMAGE_PROVIDER);
-  set(images, 'modelDir', env.ITEMVEC_IMAGE_MODEL_DIR);
-  // A model folder means CLIP (the default model ships inside nsfwjs and takes none), as with --image-model-dir.
-  if (env.ITEMVEC_IMAGE_MODEL_DIR && !env.ITEMVEC_IMAGE_PROVIDER) images.provider = 'clip';
-  set(images, 'timeoutMs', env.ITEMVEC_IMAGE_TIMEOUT_MS);
-  set(images, 'maxBytes', env.ITEMVEC_IMAGE_MAX_BYTES);
-  if (env.ITEMVEC_IMAGE_ALLOW_HOSTS) images.allowHosts = env.ITEMVEC_IMAGE_ALLOW_HOSTS.split(',').map((h) => h.trim()).filter(Boolean);
-  top.images = images;
-  return top as ConfigInput;
-}
-
-/** ITEMVEC_FUSION: `dense=1,lexical=3,tags=0.5,rrfK=60`, any subset; values are checked by the schema. */
-function parseFusionEnv(value: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [key, v] = part.split('=').map((x) => x.trim());
-    if (!key || v === undefined || !['dense', 'lexical', 'tags', 'rrfK'].includes(key)) {
-      throw new ConfigError(`ITEMVEC_FUSION="${value}" is invalid at "${part}": expected e.g. dense=1,lexical=3,tags=0.5,rrfK=60`);
-    }
-    out[key] = v;
-  }
-  return out;
 }
 
 function readConfigFile(file: string): ConfigInput {
@@ -423,7 +351,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const file = options.file ?? env.ITEMVEC_CONFIG;
   let merged = defaultConfig(cwd) as unknown as Record<string, unknown>;
   if (file) merged = merge(merged, readConfigFile(file) as Record<string, unknown>);
-  merged = merge(merged, configFromEnv(env) as Record<string, unknown>);
+  merged = merge(merged, configFromEnv(env));
   merged = merge(merged, options.overrides as Record<string, unknown> | undefined);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {

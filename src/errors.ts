@@ -60,13 +60,6 @@ export class SourceError extends ItemvecError {
   }
 }
 
-/** One catalog row is unusable; the run records it and goes on. */
-export class RowRejectedError extends ItemvecError {
-  constructor(message: string, context: ErrorContext & { field: string }) {
-    super('ROW_REJECTED', message, ExitCode.source, context);
-  }
-}
-
 export class DatabaseError extends ItemvecError {
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(code, message, ExitCode.database, context, options);

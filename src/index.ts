@@ -5,57 +5,81 @@
  *   const config = loadConfig();
  *   const summary = await runEmbeddingJob({ config, source: { kind: 'file', path: 'catalog.jsonl' } });
  */
-export { loadConfig, DEFAULT_PROMPT_TEMPLATE, DEFAULT_ORG_ID, type Config, type ConfigInput } from './config.js';
-export * from './errors.js';
-export { createLogger, redactUrl, type Logger } from './log.js';
+
+export { failureRateAlert, runFailedAlert, type SlackMessage, sendAlert } from './alert.js';
 export type { CatalogItem, RowRejection, RowResult } from './catalog/item.js';
-export { openCatalog, type CatalogSource, type CatalogReader } from './catalog/open.js';
-export { compileTemplate } from './prompt/template.js';
-export { chunkText, type TextChunk } from './prompt/chunk.js';
-export { createProvider, type EmbeddingProvider, type ProviderName, type ProviderOptions, type Tokenizer } from './embed/index.js';
-export { openDb, openConfiguredDb, type Db } from './store/db.js';
-export { migrate } from './store/migrations.js';
-export { listVersions, getActiveVersion, type VersionRecord } from './store/versions.js';
-export { listFailures, type FailureRow } from './store/failures.js';
+export { type CatalogSource, openCatalog } from './catalog/open.js';
+export type { CatalogReader } from './catalog/reader.js';
+export { type Config, type ConfigInput, DEFAULT_ORG_ID, DEFAULT_PROMPT_TEMPLATE, loadConfig } from './config.js';
+export { RETRIEVE_DEFAULTS } from './defaults.js';
+export { createImageProvider } from './embed/create-image-provider.js';
+export type { ImageEmbeddingProvider, ImageProviderName, ImageProviderOptions } from './embed/image-provider.js';
+export { imageProviderForTextSearch, imageQueryVector } from './embed/image-text-query.js';
+export { createProvider } from './embed/index.js';
+export { BATCH_DISCOUNT, costUsd, MODEL_PRICES_PER_MILLION, pricePerMillion } from './embed/prices.js';
+export type { EmbeddingProvider, ProviderName, ProviderOptions, Tokenizer } from './embed/provider.js';
+export { createVersionProvider, type QueryEmbedSettings, type VersionEmbedder, versionEmbedder } from './embed/version-embedder.js';
+export * from './errors.js';
+export { type JudgedQuery, JudgementError, type JudgementSet, parseJudgements, readJudgements } from './eval/judgements.js';
+export {
+  binaryGrades,
+  dcg,
+  type Grades,
+  gain,
+  ndcgAtK,
+  type PairedDifference,
+  pairedDifference,
+  precisionAtK,
+  recallAtK,
+  reciprocalRank,
+} from './eval/metrics.js';
+// Offline evaluation (`itemvec eval`): versions vs each other and vs tags alone.
+export {
+  type Comparison,
+  type EvalOptions,
+  type EvalReport,
+  type EvalSystem,
+  type MetricName,
+  runEval,
+  type SystemScores,
+  type TaskResult,
+} from './eval/run.js';
+export { type DecodedImage, decodeImage } from './images/decode.js';
+export { IMAGE_ERROR_CODES, ImageError, type ImageErrorCode } from './images/errors.js';
+export { type FetchedImage, type FetchPolicy, type FetchResult, fetchImage, type Validators } from './images/fetch.js';
+export { blockedReason, isAllowlisted, type Resolver, resolveChecked } from './images/ssrf.js';
+export { redactImageUrl } from './images/url.js';
+export { createLogger, type Logger, redactUrl } from './log.js';
+export { pushMetrics, registry as metricsRegistry, runMetrics } from './metrics.js';
 export { openObjectStore } from './objects/open.js';
 export type { ObjectStore } from './objects/store.js';
-export { runEmbeddingJob, type RunOptions, type RunSummary, type RunProgress } from './pipeline/run.js';
-export { retryFailures, type RetryOptions, type RetryResult } from './pipeline/retry-failures.js';
-export { MODEL_PRICES_PER_MILLION, BATCH_DISCOUNT, pricePerMillion, costUsd } from './embed/prices.js';
-export { DEFAULT_RETRY_POLICY, QUERY_RETRY_POLICY, type RetryPolicy } from './embed/retry.js';
-export { similar, search, RETRIEVAL_MODES, type Candidate, type RetrievalMode, type SimilarQuery, type SimilarResult } from './retrieve/similar.js';
-export { parseBlendEmbeddingVersion, resolveVersion, type BlendVersions } from './retrieve/version.js';
-export { fuse, SIGNALS, type Signal, type FusionSettings, type RankedList, type FusedItem } from './retrieve/fusion.js';
-export { RETRIEVE_DEFAULTS } from './retrieve/defaults.js';
-export { retrieveOptions, fusionFor, queryOptions, type RetrieveOptions } from './retrieve/options.js';
-export { writeLexicalDocuments, lexicalSearch, lexicalScores, bm25Sql, type Bm25Settings, type LexicalDocument, type LexicalQuery } from './store/lexical.js';
-// Offline evaluation (`itemvec eval`): versions vs each other and vs tags alone.
-export { runEval, type EvalOptions, type EvalReport, type EvalSystem, type TaskResult, type SystemScores, type Comparison, type MetricName } from './eval/run.js';
-export { readJudgements, parseJudgements, JudgementError, type JudgedQuery, type JudgementSet } from './eval/judgements.js';
-export { precisionAtK, recallAtK, reciprocalRank, dcg, ndcgAtK, gain, binaryGrades, pairedDifference, type Grades, type PairedDifference } from './eval/metrics.js';
-export { buildServer, type ItemvecServer, type ServerOptions } from './serve/server.js';
-export { serveSettings, type ServeSettings } from './serve/settings.js';
-export { runService, type ServiceOptions } from './serve/run.js';
-export { providerFactory, type ProviderFactory } from './serve/providers.js';
-export { createApiKey, listApiKeys, revokeApiKey, hashApiKey, type ApiKeyRow } from './store/api-keys.js';
-export { registry as metricsRegistry, runMetrics, pushMetrics } from './metrics.js';
-export type { RunMetrics, RunCounts } from './pipeline/meter.js';
-// Operations: run records, status, alerts, and the distributed mode on pg-boss (src/orchestrate).
-export { listRuns, getRun, type RunRow, type RunDetail, type RunStatus } from './store/runs.js';
-export { versionStatus, type VersionStatus } from './store/status.js';
-export { sendAlert, failureRateAlert, runFailedAlert, type SlackMessage } from './alert.js';
-export { openQueue, QUEUES, type Queue } from './orchestrate/queue.js';
-export { runSpec, shardRanges, type RunSpec } from './orchestrate/spec.js';
-export { planRun, type PlannedRun } from './orchestrate/plan.js';
-export { startWorker, type Worker, type WorkerOptions } from './orchestrate/worker.js';
-export { registerSchedules, listSchedules, removeSchedule, type ScheduleEntry } from './orchestrate/schedule.js';
 export { aggregateSummaries, type DistributedSummary } from './orchestrate/aggregate.js';
+export { type PlannedRun, planRun } from './orchestrate/plan.js';
+export { openQueue, QUEUES, type Queue } from './orchestrate/queue.js';
+export { listSchedules, registerSchedules, removeSchedule, type ScheduleEntry } from './orchestrate/schedule.js';
+export { type RunSpec, runSpec, shardRanges } from './orchestrate/spec.js';
+export { startWorker, type Worker, type WorkerOptions } from './orchestrate/worker.js';
 // Images (`run --modality image`): the job, the guarded fetcher, decoding and image models.
-export { runImageJob, imageMetadataHash, type ImageRunOptions, type ImageRunSummary } from './pipeline/image-job.js';
-export { fetchImage, type FetchPolicy, type FetchResult, type FetchedImage, type Validators } from './images/fetch.js';
-export { blockedReason, isAllowlisted, resolveChecked, type Resolver } from './images/ssrf.js';
-export { decodeImage, type DecodedImage } from './images/decode.js';
-export { redactImageUrl } from './images/url.js';
-export { ImageError, IMAGE_ERROR_CODES, type ImageErrorCode } from './images/errors.js';
-export { createImageProvider, type ImageEmbeddingProvider, type ImageProviderName, type ImageProviderOptions } from './embed/image-provider.js';
-export { imageProviderForTextSearch, imageQueryVector } from './embed/image-text-query.js';
+export { type ImageRunSummary, imageMetadataHash, runImageJob } from './pipeline/image-job.js';
+export type { RunCounts, RunMetrics } from './pipeline/meter.js';
+export { type RetryOptions, type RetryResult, retryFailures } from './pipeline/retry-failures.js';
+export { type RunOptions, type RunProgress, type RunSummary, runEmbeddingJob } from './pipeline/run.js';
+export { chunkText, type TextChunk } from './prompt/chunk.js';
+export { compileTemplate } from './prompt/template.js';
+export { type FusedItem, type FusionSettings, fuse, type RankedList, SIGNALS, type Signal } from './retrieve/fusion.js';
+export { fusionFor, queryOptions, type RetrieveOptions, retrieveOptions } from './retrieve/options.js';
+export { type Candidate, RETRIEVAL_MODES, type RetrievalMode, type SimilarQuery, type SimilarResult, search, similar } from './retrieve/similar.js';
+export { type BlendVersions, parseBlendEmbeddingVersion, resolveVersion } from './retrieve/version.js';
+export { DEFAULT_RETRY_POLICY, QUERY_RETRY_POLICY, type RetryPolicy } from './retry.js';
+export { runService, type ServiceOptions } from './serve/run.js';
+export { buildServer, type ItemvecServer, type ServerOptions } from './serve/server.js';
+export { type ServeSettings, serveSettings } from './serve/settings.js';
+export { type ApiKeyRow, createApiKey, hashApiKey, listApiKeys, revokeApiKey } from './store/api-keys.js';
+export { type Db, openConfiguredDb, openDb } from './store/db.js';
+export { type FailureRow, listFailures } from './store/failures.js';
+export { type Bm25Settings, bm25Sql, type LexicalDocument, type LexicalQuery, lexicalScores, lexicalSearch, writeLexicalDocuments } from './store/lexical.js';
+export { migrate } from './store/migrations.js';
+// Operations: run records, status, alerts, and the distributed mode on pg-boss (src/orchestrate).
+export { getRun, listRuns, type RunDetail, type RunRow, type RunStatus } from './store/runs.js';
+export { type VersionStatus, versionStatus } from './store/status.js';
+export { getActiveVersion, listVersions, type VersionRecord } from './store/versions.js';

@@ -3,7 +3,7 @@
  * results (`--json`). Secrets never reach a log line: known secret fields are redacted here,
  * and connection strings must go through `redactUrl` before they are logged.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

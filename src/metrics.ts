@@ -4,7 +4,7 @@
  * Metric names start with `itemvec_`; labels never carry item ids, org ids or keys, which would
  * explode the series count (and, for keys, leak a secret).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import type { RunCounts, RunMetrics } from './pipeline/meter.js';
 
 export const registry = new Registry();

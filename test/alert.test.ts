@@ -13,9 +13,9 @@ import { promisify } from 'node:util';
 import { failureRateAlert, sendAlert } from '../src/alert.js';
 import { createLogger } from '../src/log.js';
 import type { RunSummary } from '../src/pipeline/summary.js';
-import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer } from './support/openai-server.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { type Receiver, startReceiver } from '../testkit/receiver.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exec = promisify(execFile);
@@ -49,11 +49,44 @@ function captureLogger() {
 }
 
 const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
-  run_id: '1b4e28ba-2fa1-4d3b-8c5e-0f6a3e2d9c71', version: 'v1', modality: 'text', provider: 'openai', model: 'text-embedding-3-small', dims: 32,
-  items_seen: 200, rejected: 4, duplicates: 0, cleaned: 0, truncated: 0, dead_letters_unwritten: 0, embedded: 176, skipped_unchanged: 0, cache_hits: 0, lexical_indexed: 0, sample: 1, sampled_out: 0, failed: 20,
-  failure_rate: 0.12, alert: true, dry_run: false, chunks: 196, api_calls: 12, retries: 0, retries_by_cause: {}, tokens: 5000, cost_usd: 0.0001,
-  mode: 'sync', batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 }, latency_ms_mean: 40, latency_ms_p95: 90, wall_s: 2,
-  items_per_s: 100, parquet_parts: 1, objects_url: 'file:///tmp/x', database: '/tmp/x', ...over,
+  run_id: '1b4e28ba-2fa1-4d3b-8c5e-0f6a3e2d9c71',
+  version: 'v1',
+  modality: 'text',
+  provider: 'openai',
+  model: 'text-embedding-3-small',
+  dims: 32,
+  items_seen: 200,
+  rejected: 4,
+  duplicates: 0,
+  cleaned: 0,
+  truncated: 0,
+  dead_letters_unwritten: 0,
+  embedded: 176,
+  skipped_unchanged: 0,
+  cache_hits: 0,
+  lexical_indexed: 0,
+  sample: 1,
+  sampled_out: 0,
+  failed: 20,
+  failure_rate: 0.12,
+  alert: true,
+  dry_run: false,
+  chunks: 196,
+  api_calls: 12,
+  retries: 0,
+  retries_by_cause: {},
+  tokens: 5000,
+  cost_usd: 0.0001,
+  mode: 'sync',
+  batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 },
+  latency_ms_mean: 40,
+  latency_ms_p95: 90,
+  wall_s: 2,
+  items_per_s: 100,
+  parquet_parts: 1,
+  objects_url: 'file:///tmp/x',
+  database: '/tmp/x',
+  ...over,
 });
 
 test('the webhook gets a Slack-compatible body; a 503 is retried, a 400 is not; the URL never reaches a log line', async () => {
@@ -71,8 +104,14 @@ test('the webhook gets a Slack-compatible body; a 503 is retried, a 400 is not; 
   assert.equal(second!.headers['content-type'], 'application/json');
   assert.deepEqual(JSON.parse(second!.body), JSON.parse(first!.body));
   const body = JSON.parse(second!.body) as { text: string; blocks: Array<{ type: string }> };
-  assert.match(body.text, /failure rate 12\.0% is above the 5\.0% threshold: 24 of 200 items failed in run 1b4e28ba-2fa1-4d3b-8c5e-0f6a3e2d9c71 \(text, namespace default, version v1\)/);
-  assert.deepEqual(body.blocks.map((b) => b.type), ['header', 'section', 'context']);
+  assert.match(
+    body.text,
+    /failure rate 12\.0% is above the 5\.0% threshold: 24 of 200 items failed in run 1b4e28ba-2fa1-4d3b-8c5e-0f6a3e2d9c71 \(text, namespace default, version v1\)/,
+  );
+  assert.deepEqual(
+    body.blocks.map((b) => b.type),
+    ['header', 'section', 'context'],
+  );
 
   hook.script([{ status: 400, body: 'invalid_payload' }]);
   const before400 = hook.requests.length;
@@ -98,13 +137,35 @@ test('itemvec run with 10 % of items failing: exit code 6, an error log line, th
   try {
     const out = await exec(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'run', '--catalog', catalog, '--home', home, '--json', '--no-index',
-        '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--base-url', openai.url],
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'src/cli/bin.ts'),
+        'run',
+        '--catalog',
+        catalog,
+        '--home',
+        home,
+        '--json',
+        '--no-index',
+        '--provider',
+        'openai',
+        '--model',
+        'text-embedding-3-small',
+        '--dims',
+        '32',
+        '--base-url',
+        openai.url,
+      ],
       {
         cwd: root,
         env: {
-          PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', ITEMVEC_LOG_LEVEL: 'info',
-          ITEMVEC_ALERT_WEBHOOK: `${hook.url}/services/${SECRET}`, ITEMVEC_PUSHGATEWAY_URL: gateway.url,
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          OPENAI_API_KEY: 'sk-test',
+          ITEMVEC_LOG_LEVEL: 'info',
+          ITEMVEC_ALERT_WEBHOOK: `${hook.url}/services/${SECRET}`,
+          ITEMVEC_PUSHGATEWAY_URL: gateway.url,
         },
       },
     );
@@ -116,7 +177,10 @@ test('itemvec run with 10 % of items failing: exit code 6, an error log line, th
   const s = JSON.parse(result.stdout) as RunSummary;
   assert.deepEqual([s.failed, s.embedded, s.failure_rate, s.alert], [10, 90, 0.1, true]);
 
-  const lines = result.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; failure_rate?: number });
+  const lines = result.stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { level: number; msg: string; failure_rate?: number });
   const alertLine = lines.find((l) => l.msg.startsWith('failure rate'));
   assert.equal(alertLine?.msg, 'failure rate 10.0% is above the 5.0% threshold');
   assert.equal(alertLine?.level, 50, 'logged at error');

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-
-import pg from 'pg';
+import type pg from 'pg';
 
 import type { RowDefaults, RowResult } from '../src/catalog/item.js';
 import { openCatalog } from '../src/catalog/open.js';
 import { readPostgresTable } from '../src/catalog/postgres.js';
 import { SourceError } from '../src/errors.js';
-import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
 
 const DEFAULTS: RowDefaults = { orgId: '7d9f1c2e-4b3a-4c5d-8e6f-0a1b2c3d4e5f', namespace: 'default' };
 const ORG = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
@@ -112,13 +111,10 @@ describe('readPostgresTable', () => {
     assert.deepEqual(six.item.tags, ['lamp']);
 
     const rejected = results.flatMap((r) => (r.ok ? [] : [r.rejection]));
-    assert.deepEqual(
-      rejected.map((r) => [r.itemId, r.field, r.reason]).sort(),
-      [
-        ['sku-2', 'description', 'description is missing (a row needs a description or a title)'],
-        ['sku-3', 'description', 'description is empty (a row needs a description or a title)'],
-      ],
-    );
+    assert.deepEqual(rejected.map((r) => [r.itemId, r.field, r.reason]).sort(), [
+      ['sku-2', 'description', 'description is missing (a row needs a description or a title)'],
+      ['sku-3', 'description', 'description is empty (a row needs a description or a title)'],
+    ]);
     for (const r of rejected) {
       assert.ok(r.ref.line >= 1 && r.ref.line <= 6);
       assert.equal(r.ref.source, TABLE);

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-
 import { parquetWriteFile } from 'hyparquet-writer';
 
 import { readCsv } from '../src/catalog/csv.js';
 import type { CatalogItem, RowDefaults, RowRejection, RowResult } from '../src/catalog/item.js';
 import { readJsonl } from '../src/catalog/jsonl.js';
-import { openCatalog, type CatalogReader } from '../src/catalog/open.js';
+import { openCatalog } from '../src/catalog/open.js';
 import { readParquet } from '../src/catalog/parquet.js';
+import type { CatalogReader } from '../src/catalog/reader.js';
 import { validateRow } from '../src/catalog/validate.js';
 import { SourceError } from '../src/errors.js';
 
@@ -106,7 +106,10 @@ describe('validateRow', () => {
   test('a title (or its alias name) stands in for a missing description; brand, category and image_url may be absent', () => {
     const titled = validateRow({ item_id: 'a', title: ' Analog Watch ' }, ref, DEFAULTS);
     assert.ok(titled.ok);
-    assert.deepEqual([titled.item.title, titled.item.description, titled.item.brand, titled.item.category, titled.item.imageUrl], ['Analog Watch', '', '', '', '']);
+    assert.deepEqual(
+      [titled.item.title, titled.item.description, titled.item.brand, titled.item.category, titled.item.imageUrl],
+      ['Analog Watch', '', '', '', ''],
+    );
     const named = validateRow({ item_id: 'a', name: 'Analog Watch', description: 'Steel case', brand: null }, ref, DEFAULTS);
     assert.ok(named.ok);
     assert.deepEqual([named.item.title, named.item.description, named.item.brand], ['Analog Watch', 'Steel case', '']);
@@ -169,7 +172,7 @@ describe('readJsonl', () => {
     '   ',
     JSON.stringify(good('sku-9', { metadata_version: null })),
   ];
-  const path = fixture('catalog.jsonl', '\uFEFF' + lines.join('\r\n') + '\n');
+  const path = fixture('catalog.jsonl', `\uFEFF${lines.join('\r\n')}\n`);
 
   test('reads good rows with the right values and rejects bad rows without stopping', async () => {
     const results = await collect(readJsonl(path, DEFAULTS));
@@ -269,7 +272,7 @@ describe('readCsv', () => {
     'sku-7,Lamp,Acme,Home,https://x/7.jpg,lamp,v2,,,extra', // 10 too many columns
     '42,Good after,Acme,Kitchen,https://x/8.jpg,kitchen,,,shop', // 11
   ];
-  const path = fixture('catalog.csv', '\uFEFF' + csvLines.join('\r\n') + '\r\n');
+  const path = fixture('catalog.csv', `\uFEFF${csvLines.join('\r\n')}\r\n`);
 
   test('reads good rows, rejects bad ones with their line numbers', async () => {
     const results = await collect(readCsv(path, DEFAULTS));
@@ -328,7 +331,13 @@ describe('readCsv', () => {
     const p = fixture('broken.csv', [header, 'a,Good,B,C,U,,,,', 'b,"never closed,B,C,U,,,,', 'c,x,B,C,U,,,,'].join('\n'));
     const seen: RowResult[] = [];
     for await (const r of readCsv(p, DEFAULTS).rows) seen.push(r);
-    assert.deepEqual(items(seen).map((i) => [i.itemId, i.description]), [['a', 'Good'], ['c', 'x']]);
+    assert.deepEqual(
+      items(seen).map((i) => [i.itemId, i.description]),
+      [
+        ['a', 'Good'],
+        ['c', 'x'],
+      ],
+    );
     const rejected = seen.flatMap((r) => (r.ok ? [] : [r.rejection]));
     assert.equal(rejected.length, 1);
     assert.equal(rejected[0]!.ref.line, 3);
@@ -457,7 +466,7 @@ describe('openCatalog', () => {
   test('chooses the reader by extension', async () => {
     const row = JSON.stringify(good('x'));
     for (const ext of ['.jsonl', '.ndjson', '.json', '.JSONL']) {
-      const p = fixture(`pick${ext}`, row + '\n');
+      const p = fixture(`pick${ext}`, `${row}\n`);
       const results = await collect(openCatalog({ kind: 'file', path: p }, DEFAULTS));
       assert.equal(results.length, 1, ext);
       assert.ok(results[0]?.ok, ext);

@@ -1,19 +1,30 @@
-/** The `itemvec` binary as a user runs it: separate processes, exit codes, stdout JSON, stderr logs. */
+/**
+ * The `itemvec` command line: commands run in-process through main() (stdout, stderr, exit codes as
+ * a shell sees them); the binary itself runs as a real process only where the process is the point:
+ * its exit code and everything it writes to its file descriptors.
+ */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer } from './support/openai-server.js';
+import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { runCli } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const exec = promisify(execFile);
 
 async function itemvec(args: string[], env: Record<string, string> = {}) {
+  const r = await runCli(args, { env });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** src/cli/bin.ts in its own process, with a clean environment. */
+async function binary(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), ...args], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       maxBuffer: 32 * 1024 * 1024,
@@ -38,7 +49,18 @@ describe('itemvec run / similar / search', () => {
     const first = await itemvec(['run', '--catalog', catalog, '--home', home, '--json']);
     assert.equal(first.code, 0, first.stderr);
     const s1 = JSON.parse(first.stdout);
-    for (const field of ['items_seen', 'embedded', 'skipped_unchanged', 'failed', 'failure_rate', 'api_calls', 'tokens', 'latency_ms_mean', 'latency_ms_p95', 'wall_s']) {
+    for (const field of [
+      'items_seen',
+      'embedded',
+      'skipped_unchanged',
+      'failed',
+      'failure_rate',
+      'api_calls',
+      'tokens',
+      'latency_ms_mean',
+      'latency_ms_p95',
+      'wall_s',
+    ]) {
       assert.ok(field in s1, `summary has ${field}`);
     }
     assert.equal(s1.embedded, 20);
@@ -52,22 +74,33 @@ describe('itemvec run / similar / search', () => {
     assert.equal(result.candidates.length, 4);
     assert.ok(result.candidates.every((c: { item_id: string }) => c.item_id !== 'cli-0001'));
     // cli-0001 is a hiking boot; items 5, 9, 13, 17 are the other boots.
-    assert.ok(result.candidates.slice(0, 3).every((c: { category: string }) => c.category === 'Footwear > Hiking Boots'), JSON.stringify(result.candidates));
+    assert.ok(
+      result.candidates.slice(0, 3).every((c: { category: string }) => c.category === 'Footwear > Hiking Boots'),
+      JSON.stringify(result.candidates),
+    );
     const scores = result.candidates.map((c: { score: number }) => c.score);
-    assert.deepEqual(scores, [...scores].sort((a: number, b: number) => b - a));
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a: number, b: number) => b - a),
+    );
 
     const text = await itemvec(['similar', 'cli-0001', '--k', '2', '--home', home]);
     assert.match(text.stdout, /Similar to cli-0001 \(TrailForge · Footwear > Hiking Boots\)/);
 
     const found = JSON.parse((await itemvec(['search', 'espresso machine with steam wand', '--k', '3', '--home', home, '--json'])).stdout);
-    assert.ok(found.candidates.every((c: { category: string }) => c.category === 'Kitchen > Espresso Machines'), JSON.stringify(found.candidates));
+    assert.ok(
+      found.candidates.every((c: { category: string }) => c.category === 'Kitchen > Espresso Machines'),
+      JSON.stringify(found.candidates),
+    );
   });
 });
 
 describe('itemvec versions', () => {
   test('run --version v2 writes a second version; activate and rollback switch what similar serves', async () => {
     // `--version` after the command is the run's option, not the program's version flag.
-    const v2 = await itemvec(['run', '--catalog', catalog, '--home', home, '--version', 'v2', '--json'], { ITEMVEC_PROMPT_TEMPLATE: '{category}: {description}' });
+    const v2 = await itemvec(['run', '--catalog', catalog, '--home', home, '--version', 'v2', '--json'], {
+      ITEMVEC_PROMPT_TEMPLATE: '{category}: {description}',
+    });
     assert.equal(v2.code, 0, v2.stderr);
     assert.equal(JSON.parse(v2.stdout).version, 'v2');
     const served = async () => JSON.parse((await itemvec(['similar', 'cli-0001', '--k', '2', '--home', home, '--json'])).stdout).version;
@@ -78,7 +111,10 @@ describe('itemvec versions', () => {
     assert.equal(back.activated.version, 'v1');
     assert.equal(await served(), 'v1');
     const list = JSON.parse((await itemvec(['versions', 'list', '--home', home, '--json'])).stdout);
-    assert.deepEqual(list.map((v: { version: string; status: string }) => `${v.version}:${v.status}`), ['v1:active', 'v2:inactive']);
+    assert.deepEqual(
+      list.map((v: { version: string; status: string }) => `${v.version}:${v.status}`),
+      ['v1:active', 'v2:inactive'],
+    );
   });
 });
 
@@ -123,7 +159,8 @@ describe('exit codes and messages', () => {
     const dir = await tempDir();
     const file = await writeJsonl(path.join(dir, 'c.jsonl'), sampleItems(2, 'sec'));
     const secret = 'sk-super-secret-value-42';
-    const r = await itemvec(
+    // A real process: a secret written straight to a file descriptor, past the CLI's writers, must be caught too.
+    const r = await binary(
       ['run', '--catalog', file, '--home', dir, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'text-embedding-3-small'],
       { OPENAI_API_KEY: secret, DATABASE_URL: '', ITEMVEC_LOG_LEVEL: 'debug', ITEMVEC_MAX_RETRIES: '1' },
     );
@@ -154,12 +191,54 @@ describe('exit codes and messages', () => {
   });
 
   test('every command has help with examples', async () => {
-    for (const cmd of [['run'], ['similar'], ['search'], ['versions', 'list'], ['versions', 'create'], ['versions', 'activate'], ['versions', 'rollback'], ['versions', 'retire'], ['versions', 'delete'], ['failures', 'list'], ['failures', 'retry'], ['eval'], ['migrate']]) {
+    for (const cmd of [
+      ['run'],
+      ['similar'],
+      ['search'],
+      ['versions', 'list'],
+      ['versions', 'create'],
+      ['versions', 'activate'],
+      ['versions', 'rollback'],
+      ['versions', 'retire'],
+      ['versions', 'delete'],
+      ['failures', 'list'],
+      ['failures', 'retry'],
+      ['eval'],
+      ['migrate'],
+      ['serve'],
+      ['keys', 'add'],
+      ['keys', 'list'],
+      ['keys', 'revoke'],
+      ['enqueue'],
+      ['worker'],
+      ['schedule'],
+      ['runs', 'list'],
+      ['runs', 'show'],
+      ['status'],
+    ]) {
       const r = await itemvec([...cmd, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Examples:/, `${cmd.join(' ')} --help shows examples`);
     }
     const top = await itemvec(['--help']);
     assert.match(top.stdout, /Exit codes:/);
+    assert.match(top.stdout, /Environment:\n {2}ITEMVEC_CONFIG/);
+  });
+
+  test('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = await itemvec(['--version']);
+    assert.deepEqual([r.code, r.stdout], [0, `${version}\n`]);
+  });
+});
+
+describe('the binary (src/cli/bin.ts)', () => {
+  test('its exit code and output are those of the command: 0 with the version on stdout, 3 with the message on stderr', async () => {
+    const version = await binary(['--version']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    const missing = await binary(['run', '--catalog', path.join(home, 'nope.jsonl'), '--home', home]);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /itemvec: .*nope\.jsonl/);
   });
 });

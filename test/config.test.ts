@@ -7,7 +7,7 @@ import { DEFAULT_ORG_ID, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { redactUrl } from '../src/log.js';
 import { fusionFor, retrieveOptions } from '../src/retrieve/options.js';
-import { tempDir } from './support/fixtures.js';
+import { tempDir } from '../testkit/fixtures.js';
 
 test('defaults < config file < environment < overrides', async () => {
   const dir = await tempDir();
@@ -19,7 +19,10 @@ test('defaults < config file < environment < overrides', async () => {
   assert.equal(base.home, path.join(dir, '.itemvec'));
 
   const fromFile = loadConfig({ env: {}, file, cwd: dir });
-  assert.deepEqual([fromFile.namespace, fromFile.version, fromFile.embed.provider, fromFile.embed.model], ['from-file', 'v7', 'openai', 'text-embedding-3-small']);
+  assert.deepEqual(
+    [fromFile.namespace, fromFile.version, fromFile.embed.provider, fromFile.embed.model],
+    ['from-file', 'v7', 'openai', 'text-embedding-3-small'],
+  );
 
   const env = { ITEMVEC_NAMESPACE: 'from-env', ITEMVEC_DIMS: '1024', ITEMVEC_CONFIG: file };
   const fromEnv = loadConfig({ env, cwd: dir });
@@ -63,5 +66,8 @@ test('fusion: ITEMVEC_FUSION sets any of its parts, a namespace has its own, bad
   assert.throws(() => loadConfig({ env: { ITEMVEC_FUSION: 'lexcal=2' } }), /ITEMVEC_FUSION="lexcal=2" is invalid at "lexcal=2"/);
   assert.throws(() => loadConfig({ env: { ITEMVEC_FUSION: 'tags=-1' } }), /retrieve\.fusion\.tags/);
   assert.throws(() => loadConfig({ overrides: { retrieve: { namespaces: { 'Bad Name': { fusion: {} } } } } as never }), /retrieve\.namespaces/);
-  assert.throws(() => loadConfig({ env: { ITEMVEC_TEXT_SEARCH_CONFIG: 'no such; drop' } }), /prompt\.textSearchConfig must be a text search configuration name/);
+  assert.throws(
+    () => loadConfig({ env: { ITEMVEC_TEXT_SEARCH_CONFIG: 'no such; drop' } }),
+    /prompt\.textSearchConfig must be a text search configuration name/,
+  );
 });

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { openDb, type Db } from '../src/store/db.js';
-import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer } from './support/openai-server.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
+import { type Db, openDb } from '../src/store/db.js';
+import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { type PgliteServer, startPgliteServer } from '../testkit/pglite-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ITEMS = 600;
@@ -39,9 +39,38 @@ test('killed with SIGKILL at three points, then run again: completes with every 
   const items = sampleItems(ITEMS, 'crash').map((i) => ({ ...i, description: `${i.description} (crash test)` }));
   const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), items);
   const configFile = await writeJsonl(path.join(dir, 'config.json'), [{ embed: { maxBatchInputs: PER_REQUEST } }]);
-  const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'run', '--catalog', catalog, '--home', dir, '--namespace', 'crash', '--no-index', '--json',
-    '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--base-url', server.url, '--concurrency', String(CONCURRENCY)];
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', DATABASE_URL: database.url, ITEMVEC_CONFIG: configFile, ITEMVEC_LOG_LEVEL: 'warn' };
+  const args = [
+    '--import',
+    'tsx',
+    path.join(root, 'src/cli/bin.ts'),
+    'run',
+    '--catalog',
+    catalog,
+    '--home',
+    dir,
+    '--namespace',
+    'crash',
+    '--no-index',
+    '--json',
+    '--provider',
+    'openai',
+    '--model',
+    'text-embedding-3-small',
+    '--dims',
+    '32',
+    '--base-url',
+    server.url,
+    '--concurrency',
+    String(CONCURRENCY),
+  ];
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    OPENAI_API_KEY: 'sk-test',
+    DATABASE_URL: database.url,
+    ITEMVEC_CONFIG: configFile,
+    ITEMVEC_LOG_LEVEL: 'warn',
+  };
 
   const kills = [4, 12, 21]; // after this many embedding requests in all
   for (const point of kills) {
@@ -83,8 +112,13 @@ test('killed with SIGKILL at three points, then run again: completes with every 
   const reembedded = server.counters.inputs - ITEMS;
   assert.ok(reembedded <= kills.length * 2 * CONCURRENCY * PER_REQUEST, `${reembedded} inputs embedded twice`);
 
-  const runs = await db.query<{ run_id: string; status: string; resumed_from: string | null }>('SELECT run_id, status, resumed_from FROM embedding_runs ORDER BY started_at');
-  assert.deepEqual(runs.map((r) => r.status), ['interrupted', 'interrupted', 'interrupted', 'succeeded']);
+  const runs = await db.query<{ run_id: string; status: string; resumed_from: string | null }>(
+    'SELECT run_id, status, resumed_from FROM embedding_runs ORDER BY started_at',
+  );
+  assert.deepEqual(
+    runs.map((r) => r.status),
+    ['interrupted', 'interrupted', 'interrupted', 'succeeded'],
+  );
   assert.equal(runs[3]!.resumed_from, runs[2]!.run_id);
 
   // Every Parquet part is complete (written under a temporary name, then renamed): DuckDB reads them all.

@@ -4,25 +4,22 @@
  * (expected metrics computed by hand below, from the documented tag score), and `itemvec eval --json`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { before, describe, test } from 'node:test';
 import type { EmbeddingProvider, ProviderName } from '../src/embed/provider.js';
 import { JudgementError, parseJudgements, readJudgements } from '../src/eval/judgements.js';
 import { binaryGrades, dcg, gain, ndcgAtK, pairedDifference, precisionAtK, recallAtK, reciprocalRank } from '../src/eval/metrics.js';
-import { runEval, type EvalReport, type TaskResult } from '../src/eval/run.js';
+import { type EvalReport, runEval, type TaskResult } from '../src/eval/run.js';
 import { SAMPLE_BUCKETS, sampleBucket } from '../src/pipeline/sample.js';
 import { similar } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
-import { sampleItems, tempDir, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer } from './support/openai-server.js';
-import { nearVector, randomVector } from './support/random.js';
-import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
+import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { nearVector, randomVector } from '../testkit/random.js';
+import { runCli } from '../testkit/run-cli.js';
+import { seed, seedCatalog, seedLexical, spec } from '../testkit/seed.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const close = (actual: number | null | undefined, expected: number, what: string) =>
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
@@ -44,7 +41,17 @@ describe('metrics, by hand', () => {
     close(precisionAtK(['b'], grades, 10), 0.1, 'P@10 of a one-item list');
     close(recallAtK(ranked, new Map([['a', 0]]), 3), 0, 'nothing relevant');
     // Grade 0 is judged, but not relevant.
-    close(reciprocalRank(['a', 'b'], new Map([['a', 0], ['b', 1]])), 1 / 2, 'grade 0 is not a hit');
+    close(
+      reciprocalRank(
+        ['a', 'b'],
+        new Map([
+          ['a', 0],
+          ['b', 1],
+        ]),
+      ),
+      1 / 2,
+      'grade 0 is not a hit',
+    );
   });
 
   test('DCG and nDCG with binary and graded gains', () => {
@@ -56,7 +63,12 @@ describe('metrics, by hand', () => {
     // The ideal is over min(k, |relevant|): one relevant item at rank 1 is perfect.
     close(ndcgAtK(['b', 'x', 'y'], binaryGrades(['b']), 3), 1, 'single relevant item first');
     // Graded: a 2, b 0, c 1, x 3; list b a c. DCG = 0 + 3/log2(3) + 1/2; ideal 3 2 1 = 7 + 3/log2(3) + 1/2.
-    const grades = new Map([['a', 2], ['b', 0], ['c', 1], ['x', 3]]);
+    const grades = new Map([
+      ['a', 2],
+      ['b', 0],
+      ['c', 1],
+      ['x', 3],
+    ]);
     close(ndcgAtK(['b', 'a', 'c'], grades, 3), (3 * INV_LOG2_3 + 0.5) / (7 + 3 * INV_LOG2_3 + 0.5), 'graded nDCG@3');
     close(ndcgAtK(['b', 'a', 'c'], grades, 3), 0.25474746577380225, 'graded nDCG@3, as a number');
     close(ndcgAtK(['x', 'a', 'c'], grades, 3), 1, 'ideal order');
@@ -90,7 +102,14 @@ describe('judgement files', () => {
       assert.deepEqual(
         set.queries.map((q) => ({ kind: q.kind, query: q.query, grades: [...q.grades] })),
         [
-          { kind: 'item', query: 'sku-1', grades: [['sku-2', 2], ['sku-3', 1]] },
+          {
+            kind: 'item',
+            query: 'sku-1',
+            grades: [
+              ['sku-2', 2],
+              ['sku-3', 1],
+            ],
+          },
           { kind: 'text', query: 'waterproof boots', grades: [['42', 0]] },
         ],
       );
@@ -99,12 +118,15 @@ describe('judgement files', () => {
 
   test('a bad line is an error naming file:line and what is wrong', () => {
     const bad = (text: string, format: 'jsonl' | 'csv', message: RegExp) =>
-      assert.throws(() => parseJudgements(text, 'judged.' + format, format), (err: unknown) => {
-        assert.ok(err instanceof JudgementError, String(err));
-        assert.equal(err.exitCode, 2);
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseJudgements(text, `judged.${format}`, format),
+        (err: unknown) => {
+          assert.ok(err instanceof JudgementError, String(err));
+          assert.equal(err.exitCode, 2);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     const ok = '{"query": "q", "item_id": "a"}';
     bad(`${ok}\n${ok.slice(0, 10)}`, 'jsonl', /^judged\.jsonl:2: not valid JSON/);
     bad(`${ok}\n\n["a"]`, 'jsonl', /^judged\.jsonl:3: expected a JSON object/);
@@ -114,7 +136,11 @@ describe('judgement files', () => {
     bad('{"query": "q", "item_id": "a", "grade": -1}', 'jsonl', /judged\.jsonl:1: grade must be an integer from 0 to 10, got -1/);
     bad('{"query": "q", "item_id": "a", "grade": 1.5}', 'jsonl', /grade must be an integer/);
     bad('{"query_item_id": "a", "item_id": "a"}', 'jsonl', /judged\.jsonl:1: item "a" is judged against itself/);
-    bad(`${ok}\n{"query": "other", "item_id": "a"}\n{"query": "q", "item_id": "a", "grade": 2}`, 'jsonl', /judged\.jsonl:3: item "a" is judged twice for query "q" \(first at line 1\)/);
+    bad(
+      `${ok}\n{"query": "other", "item_id": "a"}\n{"query": "q", "item_id": "a", "grade": 2}`,
+      'jsonl',
+      /judged\.jsonl:3: item "a" is judged twice for query "q" \(first at line 1\)/,
+    );
     bad('qid,item_id\n1,a\n', 'csv', /judged\.csv:1: the CSV header needs item_id and query_item_id or query/);
     bad('query,item_id,grade\nq,a,1\nq,b,x\n', 'csv', /judged\.csv:3: grade must be an integer from 0 to 10, got "x"/);
     bad('query,item_id,grade\nq,a,1\nq,b\n', 'csv', /judged\.csv:3: .*(column|record)/i);
@@ -159,13 +185,11 @@ describe('the runner on a tiny catalog with a known winner', () => {
     }
   }
   const v1 = spec(orgId, { namespace: ns, dims: DIMS, model: 'test-16', textSearchConfig: 'simple' });
-  let db: Db;
+  const { db } = useTestDb();
   const k = 3;
   const IDEAL3 = 1 + INV_LOG2_3 + 0.5; // ideal DCG@3 with three relevant items
 
   before(async () => {
-    db = await openDb({ home: await tempDir() });
-    await migrate(db);
     await seed(db, v1, vectors);
     await seedLexical(db, v1, texts);
     await seedCatalog(db, orgId, ns, catalog);
@@ -176,14 +200,21 @@ describe('the runner on a tiny catalog with a known winner', () => {
     await seed(db, spec(other, { namespace: ns, dims: DIMS, model: 'test-16' }), vectors);
     await seedCatalog(db, other, ns, Object.fromEntries(Object.keys(catalog).map((id) => [id, { category: 'Shop > A', tags: ['t1'] }])));
   });
-  after(() => db?.close());
 
   const row = (t: TaskResult | undefined, system: string) => t?.rows.find((r) => r.system === system);
   const task = (r: EvalReport, name: TaskResult['task']) => r.tasks.find((t) => t.task === name);
 
   test('category agreement: dense, lexical and fused side by side with tags by the hand-computed margins', async () => {
     const r = await runEval({ db, orgId, namespace: ns, versions: ['v1'], k });
-    assert.deepEqual(r.systems.map((s) => [s.id, s.kind]), [['v1/fused', 'fused'], ['v1/dense', 'dense'], ['v1/lexical', 'lexical'], ['tags', 'tags']]);
+    assert.deepEqual(
+      r.systems.map((s) => [s.id, s.kind]),
+      [
+        ['v1/fused', 'fused'],
+        ['v1/dense', 'dense'],
+        ['v1/lexical', 'lexical'],
+        ['tags', 'tags'],
+      ],
+    );
     assert.deepEqual(r.systems[0]!.fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 });
     assert.deepEqual(r.corpus, { catalog_items: 12, items: 12, query_items: 12, sample: null });
     const cat = task(r, 'category')!;
@@ -208,13 +239,19 @@ describe('the runner on a tiny catalog with a known winner', () => {
       ['v1/fused vs v1/dense', 'v1/fused vs v1/lexical', 'v1/fused vs tags'],
     );
     // The template names {category}, the label scored here: a label leak, said before any number.
-    assert.ok(r.notes.some((n) => /^label leak: the prompt template of v1 includes \{category\}/.test(n)), r.notes.join('\n'));
+    assert.ok(
+      r.notes.some((n) => /^label leak: the prompt template of v1 includes \{category\}/.test(n)),
+      r.notes.join('\n'),
+    );
   });
 
   test('a version that covers part of the catalog: every system ranks only the common corpus; no lexical index is a note', async () => {
     const r = await runEval({ db, orgId, namespace: ns, versions: ['v1', 'v2'], k });
     assert.deepEqual(r.corpus, { catalog_items: 12, items: 8, query_items: 8, sample: null });
-    assert.deepEqual(r.systems.map((s) => s.id), ['v1/fused', 'v1/dense', 'v1/lexical', 'v2/fused', 'v2/dense', 'tags']);
+    assert.deepEqual(
+      r.systems.map((s) => s.id),
+      ['v1/fused', 'v1/dense', 'v1/lexical', 'v2/fused', 'v2/dense', 'tags'],
+    );
     assert.ok(r.notes.some((n) => /^version v2 has no lexical index/.test(n)));
     const cat = task(r, 'category')!;
     close(row(cat, 'v1/dense')!.metrics.precision_at_k, 1, 'v1 P@3 on A and B');
@@ -232,7 +269,10 @@ describe('the runner on a tiny catalog with a known winner', () => {
     await seedCatalog(db, bare, ns, Object.fromEntries(Object.entries(catalog).map(([id, c]) => [id, { category: c.category }])));
     const r = await runEval({ db, orgId: bare, namespace: ns, k });
     assert.ok(!r.systems.some((s) => s.kind === 'tags'));
-    assert.ok(r.notes.some((n) => /^no catalog item has tags: the tag retriever is left out/.test(n)), r.notes.join('\n'));
+    assert.ok(
+      r.notes.some((n) => /^no catalog item has tags: the tag retriever is left out/.test(n)),
+      r.notes.join('\n'),
+    );
     assert.ok(!r.notes.some((n) => n.startsWith('label leak')), 'this template leaves the category out');
     assert.ok(!task(r, 'category')!.comparisons.some((c) => c.baseline === 'tags'));
   });
@@ -244,7 +284,10 @@ describe('the runner on a tiny catalog with a known winner', () => {
     assert.equal(t.queries.tune + t.queries.held_out, 12);
     assert.ok(t.queries.tune > 0 && t.queries.held_out > 0);
     assert.deepEqual(t.current, fusion);
-    assert.deepEqual(t.held_out.map((h) => h.system), ['tuned', 'current', 'dense', 'lexical', 'tags']);
+    assert.deepEqual(
+      t.held_out.map((h) => h.system),
+      ['tuned', 'current', 'dense', 'lexical', 'tags'],
+    );
     assert.deepEqual(t.config, { retrieve: { namespaces: { [ns]: { fusion: t.best } } } });
     // What `current` scores on the held-out half is what similar() serves with it there.
     const heldOut = Object.keys(vectors).filter((id) => sampleBucket(orgId, id) >= SAMPLE_BUCKETS / 2);
@@ -252,13 +295,20 @@ describe('the runner on a tiny catalog with a known winner', () => {
     for (const id of heldOut) {
       const served = await similar(db, { orgId, namespace: ns, itemId: id, k, fusion });
       const relevant = binaryGrades(Object.keys(vectors).filter((x) => x !== id && x[0] === id[0]));
-      sum += precisionAtK(served.candidates.map((c) => c.item_id), relevant, k);
+      sum += precisionAtK(
+        served.candidates.map((c) => c.item_id),
+        relevant,
+        k,
+      );
     }
     close(t.held_out.find((h) => h.system === 'current')!.precision_at_k, sum / heldOut.length, 'current on the held-out half');
     // Dense and lexical are each perfect here; the tuned setting cannot do worse than them where it was chosen.
     close(t.best_on_tune, 1, 'best on the tuning half');
     close(t.held_out.find((h) => h.system === 'tuned')!.precision_at_k, 1, 'tuned on the held-out half');
-    await assert.rejects(runEval({ db, orgId, namespace: ns, k, tune: true, category: false, judgements: parseJudgements('{"query": "q", "item_id": "a1"}', 'j.jsonl', 'jsonl') }), /--tune tunes on the category task/);
+    await assert.rejects(
+      runEval({ db, orgId, namespace: ns, k, tune: true, category: false, judgements: parseJudgements('{"query": "q", "item_id": "a1"}', 'j.jsonl', 'jsonl') }),
+      /--tune tunes on the category task/,
+    );
   });
 
   test('--sample: a deterministic subset of query items', async () => {
@@ -267,12 +317,15 @@ describe('the runner on a tiny catalog with a known winner', () => {
     assert.equal(a.corpus.query_items, 5);
     assert.equal(task(a, 'category')!.queries, 5);
     assert.ok(!a.systems.some((s) => s.kind === 'tags'));
-    assert.deepEqual(a.tasks[0]!.rows.map((x) => x.metrics), b.tasks[0]!.rows.map((x) => x.metrics));
+    assert.deepEqual(
+      a.tasks[0]!.rows.map((x) => x.metrics),
+      b.tasks[0]!.rows.map((x) => x.metrics),
+    );
     await assert.rejects(runEval({ db, orgId, namespace: ns, sample: 0 }), /sample must be a positive integer/);
     await assert.rejects(runEval({ db, orgId, namespace: ns, versions: ['v9'] }), /version "v9" does not exist/);
   });
 
-  test('judgements: item→item through similar, text through search with the version\'s model; tags cannot answer text', async () => {
+  test("judgements: item→item through similar, text through search with the version's model; tags cannot answer text", async () => {
     const judged = parseJudgements(
       [
         // a1's dense list starts with a2 (grade 1); b1 (grade 2) leads the tag list, a2 is third there.
@@ -334,19 +387,9 @@ describe('the runner on a tiny catalog with a known winner', () => {
 });
 
 describe('itemvec eval (the command)', () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const itemvec = async (args: string[], env: Record<string, string> = {}) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', ...env },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
+    const r = await runCli(args, { env: { OPENAI_API_KEY: 'sk-test', ...env } });
+    return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   };
 
   test('eval --json: systems, corpus and one row per system and task; bad judgements exit 2 naming file:line', async () => {
@@ -365,17 +408,26 @@ describe('itemvec eval (the command)', () => {
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout);
       assert.deepEqual(Object.keys(report).sort(), ['corpus', 'judgements_file', 'k', 'namespace', 'notes', 'org_id', 'systems', 'tasks', 'tune', 'wall_s']);
-      assert.deepEqual(report.systems.map((s: { id: string }) => s.id), ['v1/fused', 'v1/dense', 'v1/lexical', 'tags']);
+      assert.deepEqual(
+        report.systems.map((s: { id: string }) => s.id),
+        ['v1/fused', 'v1/dense', 'v1/lexical', 'tags'],
+      );
       assert.deepEqual(report.systems[1], { id: 'v1/dense', kind: 'dense', version: 'v1', provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
       assert.deepEqual(report.systems[0].fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 });
       assert.equal(report.corpus.items, 16);
-      assert.deepEqual(report.tasks.map((t: TaskResult) => [t.task, t.queries, t.metrics]), [
-        ['category', 16, ['precision_at_k', 'ndcg_at_k']],
-        ['item_judgements', 1, ['recall_at_k', 'mrr', 'ndcg_at_k']],
-        ['text_judgements', 1, ['recall_at_k', 'mrr', 'ndcg_at_k']],
-      ]);
+      assert.deepEqual(
+        report.tasks.map((t: TaskResult) => [t.task, t.queries, t.metrics]),
+        [
+          ['category', 16, ['precision_at_k', 'ndcg_at_k']],
+          ['item_judgements', 1, ['recall_at_k', 'mrr', 'ndcg_at_k']],
+          ['text_judgements', 1, ['recall_at_k', 'mrr', 'ndcg_at_k']],
+        ],
+      );
       for (const t of report.tasks as TaskResult[]) {
-        assert.deepEqual(t.rows.map((x) => x.system), ['v1/fused', 'v1/dense', 'v1/lexical', 'tags']);
+        assert.deepEqual(
+          t.rows.map((x) => x.system),
+          ['v1/fused', 'v1/dense', 'v1/lexical', 'tags'],
+        );
         for (const m of t.metrics) {
           const v = t.rows[0]!.metrics[m];
           assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${t.task} ${m}: ${v}`);
@@ -398,7 +450,10 @@ describe('itemvec eval (the command)', () => {
       assert.equal(served.code, 0, served.stderr);
       assert.deepEqual(JSON.parse(served.stdout).fusion, written.retrieve.namespaces.default.fusion);
 
-      const bad = await writeJsonl(path.join(home, 'bad.jsonl'), ['{"query": "boots", "item_id": "ev-0001"}', '{"query": "boots", "item_id": "ev-0002", "grade": "high"}']);
+      const bad = await writeJsonl(path.join(home, 'bad.jsonl'), [
+        '{"query": "boots", "item_id": "ev-0001"}',
+        '{"query": "boots", "item_id": "ev-0002", "grade": "high"}',
+      ]);
       const failed = await itemvec(['eval', ...flags, '--judgements', bad]);
       assert.equal(failed.code, 2);
       assert.match(failed.stderr, /bad\.jsonl:2: grade must be an integer from 0 to 10, got "high"/);

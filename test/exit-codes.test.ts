@@ -15,10 +15,10 @@ import { promisify } from 'node:util';
 import type { EmbeddingProvider, ProviderName } from '../src/embed/provider.js';
 import { DatabaseError } from '../src/errors.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer } from './support/openai-server.js';
-import { startPgliteServer } from './support/pglite-server.js';
-import { randomVector } from './support/random.js';
+import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
+import { randomVector } from '../testkit/random.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,7 +61,7 @@ test('itemvec run with an ITEMVEC_HOME that cannot be written exits 4 and says w
   const dir = await tempDir();
   await writeFile(path.join(dir, 'a-file'), 'not a folder');
   const catalog = await writeJsonl(path.join(dir, 'c.jsonl'), sampleItems(2, 'home'));
-  const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'run', '--catalog', catalog], {
+  const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), 'run', '--catalog', catalog], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_HOME: path.join(dir, 'a-file', 'home') },
   }).then(
@@ -81,8 +81,26 @@ test('itemvec enqueue --wait exits 8 when the distributed run fails (a shard out
     const r = await promisify(execFile)(
       process.execPath,
       [
-        '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'enqueue', '--catalog', catalog, '--home', home, '--shards', '2', '--wait', '--json',
-        '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '16', '--base-url', server.url,
+        '--import',
+        'tsx',
+        path.join(root, 'src/cli/bin.ts'),
+        'enqueue',
+        '--catalog',
+        catalog,
+        '--home',
+        home,
+        '--shards',
+        '2',
+        '--wait',
+        '--json',
+        '--provider',
+        'openai',
+        '--model',
+        'text-embedding-3-small',
+        '--dims',
+        '16',
+        '--base-url',
+        server.url,
       ],
       // A refused key is fatal: no retries, the shard fails, the close job marks the run failed.
       { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-wrong-key-0123456789', ITEMVEC_LOG_LEVEL: 'error' } },

@@ -11,16 +11,15 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { allocate } from '../scripts/flipkart-catalog.js';
+import { scoreQueries } from '../scripts/score-queries.js';
 import { createLocalUseProvider } from '../src/embed/local-use.js';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { runEval } from '../src/eval/run.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { search } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
-import { allocate } from '../scripts/flipkart-catalog.js';
-import { scoreQueries } from '../scripts/score-queries.js';
-import { quietLogger, tempDir, testConfig } from './support/fixtures.js';
+import { quietLogger, testConfig } from '../testkit/fixtures.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,7 +49,9 @@ const PRODUCTS: Array<[string, string, string]> = [
 ];
 const CSV = [
   'uniq_id,product_name,pid,retail_price,discounted_price,is_FK_Advantage_product,product_rating,overall_rating,brand',
-  ...PRODUCTS.map(([code, brand, name], i) => `u${String(i).padStart(3, '0')},"${name}",${code}EH${i}XYZ,999,499,FALSE,No rating available,No rating available,${brand}`),
+  ...PRODUCTS.map(
+    ([code, brand, name], i) => `u${String(i).padStart(3, '0')},"${name}",${code}EH${i}XYZ,999,499,FALSE,No rating available,No rating available,${brand}`,
+  ),
 ].join('\n');
 
 const converter = (args: string[]) =>
@@ -59,18 +60,13 @@ const converter = (args: string[]) =>
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
 
-let dir: string;
-let db: Db;
+const { db, home: dir } = useTestDb();
 let local: EmbeddingProvider;
 before(async () => {
-  dir = await tempDir();
   await writeFile(path.join(dir, 'flipkart.csv'), CSV);
-  db = await openDb({ home: dir });
-  await migrate(db);
   local = await createLocalUseProvider();
 });
 after(async () => {
-  await db?.close();
   await local?.close();
 });
 
@@ -79,11 +75,17 @@ test('the converter: title and brand, the type code as category, a deterministic
   const r = await converter(['--input', path.join(dir, 'flipkart.csv'), '--sample', 'all', '--out', all]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /warning: sha256 of .* is [0-9a-f]{64}/, 'another file than the shared one is flagged');
-  const rows = (await readFile(all, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const rows = (await readFile(all, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
   assert.equal(rows.length, PRODUCTS.length);
   assert.deepEqual(rows[0], { item_id: 'u000', title: 'Timex TW00ZR262E Analog Watch - For Women', brand: 'Timex', category: 'WAT' });
   assert.deepEqual(Object.keys(rows[3]!), ['item_id', 'title', 'category'], 'an empty brand is left out');
-  assert.ok(rows.every((row) => !JSON.stringify(row).includes('"pid"')), 'only the type code travels, as category');
+  assert.ok(
+    rows.every((row) => !JSON.stringify(row).includes('"pid"')),
+    'only the type code travels, as category',
+  );
 
   const sample = path.join(dir, 'sample.jsonl');
   assert.equal((await converter(['--input', path.join(dir, 'flipkart.csv'), '--sample', '10', '--out', sample])).code, 0);
@@ -93,7 +95,20 @@ test('the converter: title and brand, the type code as category, a deterministic
   const byType = new Map<string, number>();
   for (const line of first.trim().split('\n')) byType.set(JSON.parse(line).category, (byType.get(JSON.parse(line).category) ?? 0) + 1);
   // 10 of 21 in proportion 6:6:5:4 → floors 2, 2, 2, 1 and the three largest remainders (WAT, SHO, CPC) get one more.
-  assert.deepEqual(Object.fromEntries(byType), Object.fromEntries(allocate(new Map([['WAT', 6], ['SHO', 6], ['TSH', 5], ['CPC', 4]]), 10)));
+  assert.deepEqual(
+    Object.fromEntries(byType),
+    Object.fromEntries(
+      allocate(
+        new Map([
+          ['WAT', 6],
+          ['SHO', 6],
+          ['TSH', 5],
+          ['CPC', 4],
+        ]),
+        10,
+      ),
+    ),
+  );
   assert.deepEqual(Object.fromEntries(byType), { WAT: 3, SHO: 3, TSH: 2, CPC: 2 });
 
   const missing = await converter(['--input', path.join(dir, 'nope.csv')]);
@@ -120,7 +135,11 @@ test('a titles-only catalog with missing brands: embedded, searchable by its wor
     typeOf,
     3,
   );
-  assert.deepEqual(report.queries.map((q) => q.right), [3, 3, 3], JSON.stringify(report.queries));
+  assert.deepEqual(
+    report.queries.map((q) => q.right),
+    [3, 3, 3],
+    JSON.stringify(report.queries),
+  );
   assert.equal(report.mean_right, 3);
 
   const r = await runEval({ db, orgId: config.orgId, namespace: 'fk', k: 3 });

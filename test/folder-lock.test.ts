@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { DatabaseError } from '../src/errors.js';
 import { openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
-import { tempDir } from './support/fixtures.js';
+import { tempDir } from '../testkit/fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ORG = '00000000-0000-0000-0000-000000000001';
@@ -87,7 +87,12 @@ test('without --wait-lock the second process exits 4 naming the holder; the fold
   const script = await writerScript();
   const refused = await run(script, home, 'late', 0);
   assert.equal(refused.code, 4);
-  assert.match(refused.stderr, new RegExp(`the embedded database in .*pgdata is in use by process ${process.pid} on .* since .*: one process at a time can open it\\. Wait for it \\(--wait-lock SECONDS`));
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `the embedded database in .*pgdata is in use by process ${process.pid} on .* since .*: one process at a time can open it\\. Wait for it \\(--wait-lock SECONDS`,
+    ),
+  );
   // In this process too: a second handle on the same folder is refused, not opened beside the first.
   await assert.rejects(openDb({ home }), (err: unknown) => err instanceof DatabaseError && err.code === 'DB_LOCKED' && err.exitCode === 4);
   await holder.close();
@@ -103,7 +108,10 @@ test('a holder killed with SIGKILL leaves its lock behind, and the next process 
   );
   const child = spawn(process.execPath, ['--import', 'tsx', holdScript, home], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
-  await assert.rejects(openDb({ home }), (err: unknown) => err instanceof DatabaseError && err.code === 'DB_LOCKED' && new RegExp(`process ${child.pid} `).test(err.message));
+  await assert.rejects(
+    openDb({ home }),
+    (err: unknown) => err instanceof DatabaseError && err.code === 'DB_LOCKED' && new RegExp(`process ${child.pid} `).test(err.message),
+  );
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('exit', resolve));
   const started = Date.now();

@@ -1,32 +1,27 @@
 /**
  * The `clip` image provider on a tiny CLIP-shaped model this test writes itself
- * (test/support/tiny-vision.ts), offline; the image job with it; and text→image search through its
+ * (testkit/tiny-vision.ts), offline; the image job with it; and text→image search through its
  * text tower, in-process and through the `itemvec` CLI as a user runs it.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { env } from '@huggingface/transformers';
 import { createClipProvider } from '../src/embed/image-clip.js';
 import type { ImageEmbeddingProvider } from '../src/embed/image-provider.js';
 import { imageProviderForTextSearch, imageQueryVector } from '../src/embed/image-text-query.js';
 import { ConfigError } from '../src/errors.js';
 import { runImageJob } from '../src/pipeline/image-job.js';
-import { resolveVersion } from '../src/retrieve/version.js';
 import { search } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
-import { makeImage, startImageServer, type ImageServer } from './support/image-server.js';
-import { quietLogger, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
-import { cosine } from './support/random.js';
-import { TINY_CLIP_SIZE, writeTinyClipModel } from './support/tiny-vision.js';
+import { resolveVersion } from '../src/retrieve/version.js';
+import { quietLogger, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type ImageServer, makeImage, startImageServer } from '../testkit/image-server.js';
+import { cosine } from '../testkit/random.js';
+import { runCli } from '../testkit/run-cli.js';
+import { useTestDb } from '../testkit/test-db.js';
+import { TINY_CLIP_SIZE, writeTinyClipModel } from '../testkit/tiny-vision.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const exec = promisify(execFile);
 let modelDir: string;
 let visionOnlyDir: string;
 let clip: ImageEmbeddingProvider;
@@ -97,19 +92,12 @@ describe('clip provider (tiny generated model)', () => {
 });
 
 describe('image job and text search with clip', () => {
-  let home: string;
-  let db: Db;
+  const { db, home } = useTestDb();
   const items = () => [
     { item_id: 'shoe', description: 'Shoes', brand: 'A', category: 'Footwear', image_url: `${server.url}/img/red-shoes.jpg` },
     { item_id: 'bag', description: 'Bag', brand: 'A', category: 'Bags', image_url: `${server.url}/img/green-bag.png` },
     { item_id: 'jacket', description: 'Jacket', brand: 'A', category: 'Outerwear', image_url: `${server.url}/img/blue-jacket.webp` },
   ];
-  before(async () => {
-    home = await tempDir();
-    db = await openDb({ home });
-    await migrate(db);
-  });
-  after(() => db?.close());
 
   test('vectors are 512-d in the same table; "red shoes" finds the red item first', async () => {
     const config = testConfig(home, { namespace: 'clip', modality: 'image', images: { provider: 'clip', modelDir, allowHosts: [server.hostPort] } });
@@ -121,13 +109,22 @@ describe('image job and text search with clip', () => {
     const vector = await imageQueryVector(clip, version, 'red shoes');
     const result = await search(db, { orgId: config.orgId, namespace: 'clip', modality: 'image', vector, k: 3 });
     assert.deepEqual(result.candidates.map((c) => c.item_id)[0], 'shoe', JSON.stringify(result.candidates));
-    const blue = await search(db, { orgId: config.orgId, namespace: 'clip', modality: 'image', vector: await imageQueryVector(clip, version, 'blue jacket'), k: 1 });
+    const blue = await search(db, {
+      orgId: config.orgId,
+      namespace: 'clip',
+      modality: 'image',
+      vector: await imageQueryVector(clip, version, 'blue jacket'),
+      k: 1,
+    });
     assert.equal(blue.candidates[0]?.item_id, 'jacket');
   });
 
   test('text search refuses a version whose model has no text tower, or another model folder', async () => {
     const version = await resolveVersion(db, { orgId: testConfig(home).orgId, namespace: 'clip', modality: 'image' });
-    await assert.rejects(imageProviderForTextSearch({ ...version, provider: 'mobilenet', model: 'nsfwjs-mobilenet_v2-flatten_1', dims: 1280 }, undefined), /has no text tower/);
+    await assert.rejects(
+      imageProviderForTextSearch({ ...version, provider: 'mobilenet', model: 'nsfwjs-mobilenet_v2-flatten_1', dims: 1280 }, undefined),
+      /has no text tower/,
+    );
     await assert.rejects(imageProviderForTextSearch(version, visionOnlyDir), /tiny-clip-vision/);
   });
 
@@ -137,12 +134,9 @@ describe('image job and text search with clip', () => {
     const configFile = path.join(cliHome, 'itemvec.json');
     await writeFile(configFile, JSON.stringify({ images: { allowHosts: [server.hostPort] } }));
     const itemvec = async (args: string[]) => {
-      const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args, '--home', cliHome, '--config', configFile], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_LOG_LEVEL: 'silent' },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return JSON.parse(stdout) as Record<string, unknown>;
+      const r = await runCli([...args, '--home', cliHome, '--config', configFile], { env: { ITEMVEC_LOG_LEVEL: 'silent' } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
     };
     const run = await itemvec(['run', '--catalog', catalog, '--modality', 'image', '--image-model-dir', modelDir, '--json']);
     assert.deepEqual([run.modality, run.embedded, run.dims, run.provider], ['image', 3, 512, 'clip']);

@@ -1,6 +1,6 @@
 /**
  * The image fetcher and its SSRF guard against a real HTTP server on 127.0.0.1
- * (test/support/image-server.ts). The server is reachable only because the allowlist opens exactly
+ * (testkit/image-server.ts). The server is reachable only because the allowlist opens exactly
  * `127.0.0.1:<port>`; every other internal address must be refused, also after redirects and DNS.
  */
 import assert from 'node:assert/strict';
@@ -14,12 +14,12 @@ import tls from 'node:tls';
 import { loadConfig } from '../src/config.js';
 import { decodeImage } from '../src/images/decode.js';
 import { ImageError } from '../src/images/errors.js';
-import { fetchImage, type FetchPolicy } from '../src/images/fetch.js';
+import { type FetchPolicy, fetchImage } from '../src/images/fetch.js';
 import { sniffImageFormat } from '../src/images/sniff.js';
 import { blockedReason, isAllowlisted, resolveChecked } from '../src/images/ssrf.js';
 import { redactImageUrl } from '../src/images/url.js';
-import { tempDir } from './support/fixtures.js';
-import { makeImage, startImageServer, type ImageServer } from './support/image-server.js';
+import { tempDir } from '../testkit/fixtures.js';
+import { type ImageServer, makeImage, startImageServer } from '../testkit/image-server.js';
 
 let server: ImageServer;
 let policy: FetchPolicy;
@@ -49,8 +49,13 @@ describe('configuration', () => {
   test('images defaults, environment and validation', () => {
     const defaults = loadConfig({ env: {} }).images;
     assert.deepEqual([defaults.provider, defaults.maxRedirects, defaults.allowHosts, defaults.maxBytes], ['mobilenet', 3, [], 15 * 1024 * 1024]);
-    const fromEnv = loadConfig({ env: { ITEMVEC_IMAGE_ALLOW_HOSTS: 'cdn.internal, 10.0.0.5:8080', ITEMVEC_IMAGE_MODEL_DIR: '/models/clip', ITEMVEC_IMAGE_TIMEOUT_MS: '5000' } }).images;
-    assert.deepEqual([fromEnv.allowHosts, fromEnv.provider, fromEnv.modelDir, fromEnv.timeoutMs], [['cdn.internal', '10.0.0.5:8080'], 'clip', '/models/clip', 5000]);
+    const fromEnv = loadConfig({
+      env: { ITEMVEC_IMAGE_ALLOW_HOSTS: 'cdn.internal, 10.0.0.5:8080', ITEMVEC_IMAGE_MODEL_DIR: '/models/clip', ITEMVEC_IMAGE_TIMEOUT_MS: '5000' },
+    }).images;
+    assert.deepEqual(
+      [fromEnv.allowHosts, fromEnv.provider, fromEnv.modelDir, fromEnv.timeoutMs],
+      [['cdn.internal', '10.0.0.5:8080'], 'clip', '/models/clip', 5000],
+    );
     assert.throws(() => loadConfig({ env: {}, overrides: { images: { maxRedirects: 50 } } }), /images\.maxRedirects/);
   });
 });
@@ -58,10 +63,34 @@ describe('configuration', () => {
 describe('address classification', () => {
   test('internal, special and mapped addresses are blocked; public ones pass', () => {
     const blocked = [
-      '127.0.0.1', '127.9.9.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
-      '0.0.0.0', '224.0.0.1', '255.255.255.255', '192.0.2.10', '198.18.0.1',
-      '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254', '::ffff:10.0.0.1',
-      '0:0:0:0:0:ffff:7f00:1', '64:ff9b::7f00:1', '2002:7f00:1::1', '2001:0:4136:e378::1', '2001:db8::1', '::7f00:1',
+      '127.0.0.1',
+      '127.9.9.9',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '192.0.2.10',
+      '198.18.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:169.254.169.254',
+      '::ffff:10.0.0.1',
+      '0:0:0:0:0:ffff:7f00:1',
+      '64:ff9b::7f00:1',
+      '2002:7f00:1::1',
+      '2001:0:4136:e378::1',
+      '2001:db8::1',
+      '::7f00:1',
     ];
     for (const a of blocked) assert.ok(blockedReason(a), `${a} must be blocked`);
     for (const a of ['8.8.8.8', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
@@ -116,7 +145,12 @@ describe('address classification', () => {
 
 describe('fetchImage on a real server', () => {
   test('good images of every format arrive with their validators, and decode', async () => {
-    for (const [name, format] of [['red.jpg', 'jpeg'], ['blue.png', 'png'], ['green.webp', 'webp'], ['plain.gif', 'gif']] as const) {
+    for (const [name, format] of [
+      ['red.jpg', 'jpeg'],
+      ['blue.png', 'png'],
+      ['green.webp', 'webp'],
+      ['plain.gif', 'gif'],
+    ] as const) {
       const r = await fetchImage(`${server.url}/img/${name}`, policy);
       assert.equal(r.kind, 'image');
       if (r.kind !== 'image') return;
@@ -154,7 +188,12 @@ describe('fetchImage on a real server', () => {
     ['a chunked 50 MB body', '/huge-chunked.jpg', 'TOO_LARGE', /larger than images\.maxBytes .*stopped reading/],
     ['a body that stalls', '/drip.jpg?every=2000', 'TIMEOUT', /stalled: no data for images\.idleTimeoutMs \(600 ms\) after 32 bytes/],
     ['a server that never answers', '/no-headers', 'TIMEOUT', /sent no response for images\.idleTimeoutMs/],
-    ['a redirect to a loopback name that is not allowlisted', '/redirect?to=http://localhost:PORT/img/red.jpg', 'SSRF_REFUSED', /localhost resolves to (127\.0\.0\.1|::1)/],
+    [
+      'a redirect to a loopback name that is not allowlisted',
+      '/redirect?to=http://localhost:PORT/img/red.jpg',
+      'SSRF_REFUSED',
+      /localhost resolves to (127\.0\.0\.1|::1)/,
+    ],
     ['a redirect to another loopback address', '/redirect?to=http://127.0.0.2:PORT/img/red.jpg', 'SSRF_REFUSED', /127\.0\.0\.2 is loopback/],
     ['a redirect to the metadata service', '/redirect?to=http://169.254.169.254/latest/meta-data/', 'SSRF_REFUSED', /169\.254\.169\.254 is link-local/],
     ['a redirect to file://', '/redirect?to=file:///etc/passwd', 'SSRF_REFUSED', /only http and https .* not file:/],
@@ -221,12 +260,18 @@ describe('fetchImage on a real server', () => {
     const truncated = await fetchImage(`${server.url}/truncated.jpg`, policy);
     assert.equal(truncated.kind, 'image');
     if (truncated.kind !== 'image') return;
-    await assert.rejects(decodeImage(truncated.bytes, { size: 64, maxPixels: 1e7 }), (e: ImageError) => e.code === 'DECODE_FAILED' && /truncated or corrupt/.test(e.message));
+    await assert.rejects(
+      decodeImage(truncated.bytes, { size: 64, maxPixels: 1e7 }),
+      (e: ImageError) => e.code === 'DECODE_FAILED' && /truncated or corrupt/.test(e.message),
+    );
     const bomb = await fetchImage(`${server.url}/bomb.png`, policy);
     assert.equal(bomb.kind, 'image');
     if (bomb.kind !== 'image') return;
     assert.ok(bomb.bytes.length < 1024 * 1024, `${bomb.bytes.length} bytes on the wire`);
-    await assert.rejects(decodeImage(bomb.bytes, { size: 64, maxPixels: 4_000_000 }), (e: ImageError) => e.code === 'TOO_LARGE' && /images\.maxPixels/.test(e.message));
+    await assert.rejects(
+      decodeImage(bomb.bytes, { size: 64, maxPixels: 4_000_000 }),
+      (e: ImageError) => e.code === 'TOO_LARGE' && /images\.maxPixels/.test(e.message),
+    );
   });
 });
 
@@ -240,13 +285,45 @@ describe('https through the pinned address', () => {
     }
   })();
 
-  test('TLS still names the host (SNI) and verifies its certificate', { skip: hasOpenssl ? false : 'needs the openssl binary to make a certificate' }, async () => {
+  test('TLS still names the host (SNI) and verifies its certificate', {
+    skip: hasOpenssl ? false : 'needs the openssl binary to make a certificate',
+  }, async () => {
     const dir = await tempDir();
     const [keyFile, certFile] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=images.test', '-addext', 'subjectAltName=DNS:images.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=images.test',
+        '-addext',
+        'subjectAltName=DNS:images.test',
+      ],
+      { stdio: 'ignore' },
+    );
     const [key, cert] = await Promise.all([readFile(keyFile), readFile(certFile)]);
     const names: string[] = [];
-    const tlsServer = https.createServer({ key, cert, SNICallback: (name, cb) => (names.push(name), cb(null, tls.createSecureContext({ key, cert }))) }, (_req, res) => res.end());
+    const tlsServer = https.createServer(
+      {
+        key,
+        cert,
+        SNICallback: (name, cb) => {
+          names.push(name);
+          cb(null, tls.createSecureContext({ key, cert }));
+        },
+      },
+      (_req, res) => res.end(),
+    );
     await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
     try {
       const port = (tlsServer.address() as AddressInfo).port;

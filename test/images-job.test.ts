@@ -8,20 +8,21 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { createImageProvider, type ImageEmbeddingProvider } from '../src/embed/image-provider.js';
-import { runImageJob, type ImageRunSummary } from '../src/pipeline/image-job.js';
+import { createImageProvider } from '../src/embed/create-image-provider.js';
+import type { ImageEmbeddingProvider } from '../src/embed/image-provider.js';
+import { type ImageRunSummary, runImageJob } from '../src/pipeline/image-job.js';
+import { retryFailures } from '../src/pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { similar } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
 import { listFailures } from '../src/store/failures.js';
-import { migrate } from '../src/store/migrations.js';
+import { listRuns } from '../src/store/runs.js';
 import { listVersions } from '../src/store/versions.js';
-import { makeImage, startImageServer, type ImageServer } from './support/image-server.js';
-import { quietLogger, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
+import { quietLogger, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type ImageServer, makeImage, startImageServer } from '../testkit/image-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const OTHER_ORG = '00000000-0000-0000-0000-0000000000b2';
-let home: string;
-let db: Db;
+const { db, home } = useTestDb();
 let server: ImageServer;
 let mobilenet: ImageEmbeddingProvider;
 const logger = quietLogger();
@@ -42,9 +43,6 @@ function counting(inner: ImageEmbeddingProvider) {
 }
 
 before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
   server = await startImageServer({ dripMs: 100 });
   mobilenet = await createImageProvider({ provider: 'mobilenet' });
   const stripes = { color: [210, 30, 30] as [number, number, number], stripes: [245, 245, 245] as [number, number, number], period: 20 };
@@ -58,7 +56,6 @@ before(async () => {
 after(async () => {
   await mobilenet?.close();
   await server?.close();
-  await db?.close();
 });
 
 const item = (id: string, imageUrl: string, extra: Record<string, unknown> = {}) => ({
@@ -119,7 +116,9 @@ describe('image job', () => {
     const { provider, counts } = counting(mobilenet);
     // Through the text job's entry point: modality "image" dispatches to the image job.
     const file = await writeJsonl(path.join(await tempDir(), 'catalog.jsonl'), rows);
-    const first = (await runEmbeddingJob({ config: config('imgs'), source: { kind: 'file', path: file }, db, imageProvider: provider, logger } as Parameters<typeof runEmbeddingJob>[0])) as ImageRunSummary;
+    const first = (await runEmbeddingJob({ config: config('imgs'), source: { kind: 'file', path: file }, db, imageProvider: provider, logger } as Parameters<
+      typeof runEmbeddingJob
+    >[0])) as ImageRunSummary;
     assert.equal(first.modality, 'image');
     assert.equal(first.items_seen, rows.length);
     assert.equal(first.rejected, 0, 'a row without image_url is a valid item (its text can be embedded)');
@@ -174,10 +173,16 @@ describe('image job', () => {
 
     // A new URL serving the same bytes: no model call, the record follows the URL.
     server.put('red-stripes-moved.jpg', await makeImage({ color: [210, 30, 30], stripes: [245, 245, 245], period: 20, width: 480, height: 360 }));
-    const moved = rows.map((r) => ((r as { item_id: string }).item_id === 'red-1' && !(r as { org_id?: string }).org_id ? { ...(r as object), image_url: `${server.url}/img/red-stripes-moved.jpg` } : r));
+    const moved = rows.map((r) =>
+      (r as { item_id: string }).item_id === 'red-1' && !(r as { org_id?: string }).org_id
+        ? { ...(r as object), image_url: `${server.url}/img/red-stripes-moved.jpg` }
+        : r,
+    );
     const fourth = await run('imgs', moved, provider);
     assert.deepEqual([fourth.embedded, fourth.images.same_bytes, counts.calls - before], [0, 2, 1]);
-    const [rec] = await db.query<{ url: string }>(`SELECT url FROM image_sources WHERE namespace = 'imgs' AND item_id = 'red-1' AND org_id = $1`, [config('imgs').orgId]);
+    const [rec] = await db.query<{ url: string }>(`SELECT url FROM image_sources WHERE namespace = 'imgs' AND item_id = 'red-1' AND org_id = $1`, [
+      config('imgs').orgId,
+    ]);
     assert.match(rec!.url, /red-stripes-moved\.jpg$/);
   });
 
@@ -189,7 +194,10 @@ describe('image job', () => {
     const result = await similar(db, { orgId, namespace: 'sim', itemId: 'red-1', modality: 'image', k: 3 });
     assert.equal(result.version.modality, 'image');
     assert.equal(result.candidates[0]?.item_id, 'red-2', JSON.stringify(result.candidates));
-    assert.ok(result.candidates.every((c) => c.item_id !== 'red-1'), 'other tenants never appear');
+    assert.ok(
+      result.candidates.every((c) => c.item_id !== 'red-1'),
+      'other tenants never appear',
+    );
     const [row] = await db.query<{ dims: number; modality: string; chunk_count: number }>(
       "SELECT dims, modality, chunk_count FROM item_embeddings WHERE namespace = 'sim' AND item_id = 'red-2'",
     );
@@ -202,23 +210,64 @@ describe('image job', () => {
     const connection = await instance.connect();
     try {
       const parts = `read_parquet('${dir}/**/*.parquet', hive_partitioning = false)`;
-      const rows = (await connection.runAndReadAll(`SELECT item_id, modality, len(vector) AS d FROM ${parts} ORDER BY item_id`)).getRowObjectsJson() as Array<Record<string, unknown>>;
-      assert.deepEqual(rows.map((r) => [r.item_id, r.modality, Number(r.d)]), [
-        ['blue', 'image', 1280],
-        ['green', 'image', 1280],
-        ['plain', 'image', 1280],
-        ['red-1', 'image', 1280],
-        ['red-2', 'image', 1280],
-      ]);
+      const rows = (await connection.runAndReadAll(`SELECT item_id, modality, len(vector) AS d FROM ${parts} ORDER BY item_id`)).getRowObjectsJson() as Array<
+        Record<string, unknown>
+      >;
+      assert.deepEqual(
+        rows.map((r) => [r.item_id, r.modality, Number(r.d)]),
+        [
+          ['blue', 'image', 1280],
+          ['green', 'image', 1280],
+          ['plain', 'image', 1280],
+          ['red-1', 'image', 1280],
+          ['red-2', 'image', 1280],
+        ],
+      );
     } finally {
       connection.closeSync();
     }
   });
 
-  test('dry runs and batch mode are refused with a clear message', async () => {
-    const file = await writeJsonl(path.join(await tempDir(), 'c.jsonl'), [item('x', `${server.url}/img/green.webp`)]);
-    await assert.rejects(runImageJob({ config: config('dry'), source: { kind: 'file', path: file }, db, imageProvider: mobilenet, logger, dryRun: true }), /--dry-run is not available with --modality image/);
+  test('a dry run fetches nothing and writes nothing; batch mode is refused with a clear message', async () => {
+    const file = await writeJsonl(path.join(await tempDir(), 'c.jsonl'), [
+      item('x', `${server.url}/img/green.webp`),
+      { item_id: 'no-image', description: 'x', brand: 'b', category: 'c' },
+    ]);
+    const source = { kind: 'file' as const, path: file };
+    const hits = () => server.hits.get('/img/green.webp')?.total ?? 0;
+    const before = hits();
+    const plan = await runImageJob({ config: config('dry'), source, db, imageProvider: mobilenet, logger, dryRun: true });
+    assert.deepEqual([plan.dry_run, plan.embedded, plan.failed, plan.api_calls], [true, 1, 1, 0]);
+    assert.equal(hits(), before, 'no image was fetched');
+    assert.equal((await listVersions(db, testConfig(home).orgId)).filter((v) => v.namespace === 'dry').length, 0, 'no version was created');
+    assert.equal((await listFailures(db, { orgId: testConfig(home).orgId, namespace: 'dry' })).length, 0, 'no dead letter was written');
+
+    await runImageJob({ config: config('dry'), source, db, imageProvider: mobilenet, logger });
+    const again = await runImageJob({ config: config('dry'), source, db, imageProvider: mobilenet, logger, dryRun: true });
+    assert.deepEqual([again.embedded, again.skipped_unchanged], [0, 1], 'a current vector counts as unchanged');
+
     const batch = { ...config('dry'), run: { ...config('dry').run, mode: 'batch' as const } };
-    await assert.rejects(runImageJob({ config: batch, source: { kind: 'file', path: file }, db, imageProvider: mobilenet, logger }), /--mode batch is for text/);
+    await assert.rejects(runImageJob({ config: batch, source, db, imageProvider: mobilenet, logger }), /--mode batch is for text/);
+  });
+
+  test('image runs have run records, and a replayed image failure resolves', async () => {
+    const late = item('late', `${server.url}/img/late.jpg`);
+    const first = await run('replay', [late, item('green', `${server.url}/img/green.webp`)], mobilenet);
+    assert.deepEqual([first.embedded, first.failed, first.images.failures_by_class.HTTP_STATUS], [1, 1, 1]);
+    const record = (await listRuns(db)).find((r) => r.run_id === first.run_id);
+    assert.deepEqual([record?.job, record?.modality, record?.status, record?.embedded, record?.failed], ['embed-image', 'image', 'succeeded', 1, 1]);
+
+    // The image appears; `failures retry` replays the dead letter with the version's own image model.
+    server.put('late.jpg', await makeImage({ color: [90, 10, 140] }));
+    const orgId = testConfig(home).orgId;
+    const [replay] = await retryFailures({
+      config: config('replay'),
+      db,
+      filter: { namespace: 'replay', modality: 'image' },
+      imageProvider: mobilenet,
+      logger,
+    });
+    assert.deepEqual([replay?.replayed, replay?.resolved, replay?.summary.embedded, replay?.summary.modality], [1, 1, 1, 'image']);
+    assert.equal((await listFailures(db, { orgId, namespace: 'replay' })).length, 0);
   });
 });

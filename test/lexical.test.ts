@@ -6,15 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { openDb, type Db, type Queryable } from '../src/store/db.js';
+import { before, describe, test } from 'node:test';
+import type { Queryable } from '../src/store/db.js';
 import { bm25Sql, lexicalScores, lexicalSearch, writeLexicalDocuments } from '../src/store/lexical.js';
-import { migrate } from '../src/store/migrations.js';
 import { ensureVersion } from '../src/store/versions.js';
-import { BM25, bm25 } from './support/bm25.js';
-import { tempDir } from './support/fixtures.js';
-import { startPgliteServer } from './support/pglite-server.js';
-import { spec } from './support/seed.js';
+import { BM25, bm25 } from '../testkit/bm25.js';
+import { spec } from '../testkit/seed.js';
+import { openTestDb, useTestDb } from '../testkit/test-db.js';
 
 /** Scores are rounded to six decimals (src/store/lexical.ts): equal within half of the last one. */
 const close = (actual: number | undefined, expected: number | undefined, what: string) =>
@@ -29,24 +27,35 @@ const DOCS: Record<string, string> = {
   d6: 'red cotton shirt',
 };
 
-let db: Db;
+const { db } = useTestDb();
 const orgId = randomUUID();
 const scope = { orgId, namespace: 'lex', version: 'v1', textSearchConfig: 'simple' };
 const key = { orgId, namespace: 'lex', modality: 'text' as const, version: 'v1' };
 
 async function write(target: Queryable, k: typeof key, docs: Record<string, string>, config = 'simple') {
-  await writeLexicalDocuments(target, k, config, Object.entries(docs).map(([itemId, text]) => ({ itemId, text, metadataHash: `h-${text}` })));
+  await writeLexicalDocuments(
+    target,
+    k,
+    config,
+    Object.entries(docs).map(([itemId, text]) => ({ itemId, text, metadataHash: `h-${text}` })),
+  );
 }
 
 /** Statistics recounted from the documents and postings, to compare with what the writes maintained. */
 async function recount(k: typeof key) {
   const params = [k.orgId, k.namespace, k.version];
-  const [kept] = await db.query<{ documents: string; total_length: string }>('SELECT documents, total_length FROM lexical_corpus WHERE org_id = $1 AND namespace = $2 AND version = $3', params);
+  const [kept] = await db.query<{ documents: string; total_length: string }>(
+    'SELECT documents, total_length FROM lexical_corpus WHERE org_id = $1 AND namespace = $2 AND version = $3',
+    params,
+  );
   const [real] = await db.query<{ documents: string; total_length: string }>(
     'SELECT count(*) AS documents, coalesce(sum(length), 0) AS total_length FROM lexical_documents WHERE org_id = $1 AND namespace = $2 AND version = $3',
     params,
   );
-  const keptDf = await db.query<{ lexeme: string; df: number }>('SELECT lexeme, df FROM lexical_terms WHERE org_id = $1 AND namespace = $2 AND version = $3 ORDER BY lexeme', params);
+  const keptDf = await db.query<{ lexeme: string; df: number }>(
+    'SELECT lexeme, df FROM lexical_terms WHERE org_id = $1 AND namespace = $2 AND version = $3 ORDER BY lexeme',
+    params,
+  );
   const realDf = await db.query<{ lexeme: string; df: number }>(
     'SELECT lexeme, count(*)::int AS df FROM lexical_postings WHERE org_id = $1 AND namespace = $2 AND version = $3 GROUP BY lexeme ORDER BY lexeme',
     params,
@@ -55,12 +64,9 @@ async function recount(k: typeof key) {
 }
 
 before(async () => {
-  db = await openDb({ home: await tempDir() });
-  await migrate(db);
   await ensureVersion(db, spec(orgId, { namespace: 'lex', textSearchConfig: 'simple' }));
   await db.transaction((tx) => write(tx, key, DOCS));
 });
-after(() => db?.close());
 
 describe('BM25 scores', () => {
   test('a text query scores every matching document exactly as the formula does', async () => {
@@ -68,7 +74,11 @@ describe('BM25 scores', () => {
     const expected = bm25(DOCS, ['red', 'scarf']);
     assert.deepEqual(new Set(rows.map((r) => r.item_id)), new Set(expected.keys()), 'exactly the documents holding a query term');
     for (const r of rows) close(r.score, expected.get(r.item_id), r.item_id);
-    assert.deepEqual(rows.map((r) => r.score), [...rows.map((r) => r.score)].sort((a, b) => b - a), 'best first');
+    assert.deepEqual(
+      rows.map((r) => r.score),
+      [...rows.map((r) => r.score)].sort((a, b) => b - a),
+      'best first',
+    );
   });
 
   test('IDF, saturation and length normalisation move scores the way BM25 says', async () => {
@@ -88,7 +98,7 @@ describe('BM25 scores', () => {
     close(flat.get('d1'), flat.get('d4'), 'b = 0');
   });
 
-  test('an item query uses the item\'s own terms, each once, and never returns the item', async () => {
+  test("an item query uses the item's own terms, each once, and never returns the item", async () => {
     const rows = await lexicalSearch(db, scope, { itemId: 'd2' }, BM25, 10);
     assert.ok(!rows.some((r) => r.item_id === 'd2'));
     const expected = bm25(DOCS, ['red', 'cotton', 'scarf']);
@@ -99,7 +109,10 @@ describe('BM25 scores', () => {
   test('maxPostings: the rarest terms are read first, and the first term always', async () => {
     // df: tie 1, silk 1, green 1, red 4. A budget of 1 keeps only the rarest term of "red tie" (tie).
     const pruned = await lexicalSearch(db, scope, { text: 'red tie' }, { ...BM25, maxPostings: 1 }, 10);
-    assert.deepEqual(pruned.map((r) => r.item_id), ['d5']);
+    assert.deepEqual(
+      pruned.map((r) => r.item_id),
+      ['d5'],
+    );
     close(pruned[0]!.score, bm25(DOCS, ['tie']).get('d5'), 'tie alone');
     // Even a budget below every term's df reads the rarest one.
     assert.equal((await lexicalSearch(db, scope, { text: 'red' }, { ...BM25, maxPostings: 1 }, 10)).length, 4);
@@ -127,7 +140,11 @@ describe('writes keep postings and statistics exact', () => {
     assert.deepEqual(kept, real);
     assert.equal(Number(kept.corpus!.documents), 7);
     assert.equal(kept.df.find((t) => t.lexeme === 'red')?.df, 3, 'd2 no longer holds red');
-    assert.equal(kept.df.find((t) => t.lexeme === 'hat'), undefined, 'a term no document holds any more is gone');
+    assert.equal(
+      kept.df.find((t) => t.lexeme === 'hat'),
+      undefined,
+      'a term no document holds any more is gone',
+    );
     // Scores follow the new corpus exactly (an empty document counts in N and in the average length).
     const rows = await lexicalSearch(db, scope2, { text: 'green scarf' }, BM25, 10);
     const expected = bm25(changed, ['green', 'scarf']);
@@ -174,26 +191,22 @@ test('english analysis: stems and stop words are the same for documents and quer
   assert.deepEqual(rows.map((r) => r.item_id).sort(), ['w1', 'w3'], '"watches" finds "watch"; "for" and "a" are stop words; "woman" is not "women"');
 });
 
-test('the same statement over the wire (pg driver) gives the same scores', async () => {
-  const server = await startPgliteServer();
-  const remote = await openDb({ home: await tempDir(), databaseUrl: server.url });
-  try {
-    await migrate(remote);
-    await ensureVersion(remote, spec(orgId, { namespace: 'lex', textSearchConfig: 'simple' }));
-    await remote.transaction((tx) => write(tx, key, DOCS));
-    for (const q of [{ text: 'red scarf' }, { itemId: 'd1' }]) {
-      assert.deepEqual(await lexicalSearch(remote, scope, q, BM25, 10), await lexicalSearch(db, scope, q, BM25, 10));
-    }
-    // The text parameter is typed by the statement itself: no driver-specific casts needed.
-    assert.match(bm25Sql('text'), /to_tsvector\(\$9::regconfig, \$4\)/);
-  } finally {
-    await remote.close();
-    await server.close();
+test('the same statement over the wire (pg driver) gives the same scores', async (t) => {
+  const { db: remote } = await openTestDb(t, { driver: 'pg' });
+  await ensureVersion(remote, spec(orgId, { namespace: 'lex', textSearchConfig: 'simple' }));
+  await remote.transaction((tx) => write(tx, key, DOCS));
+  for (const q of [{ text: 'red scarf' }, { itemId: 'd1' }]) {
+    assert.deepEqual(await lexicalSearch(remote, scope, q, BM25, 10), await lexicalSearch(db, scope, q, BM25, 10));
   }
+  // The text parameter is typed by the statement itself: no driver-specific casts needed.
+  assert.match(bm25Sql('text'), /to_tsvector\(\$9::regconfig, \$4\)/);
 });
 
 test('a version fixes its text search configuration; one the database lacks is refused before anything is written', async () => {
-  await assert.rejects(ensureVersion(db, spec(orgId, { namespace: 'lex-bad', textSearchConfig: 'klingon' })), /text search configuration "klingon" does not exist in this database/);
+  await assert.rejects(
+    ensureVersion(db, spec(orgId, { namespace: 'lex-bad', textSearchConfig: 'klingon' })),
+    /text search configuration "klingon" does not exist in this database/,
+  );
   await assert.rejects(
     ensureVersion(db, spec(orgId, { namespace: 'lex', textSearchConfig: 'english' })),
     /version "v1" of namespace "lex" \(text\) was created with different settings: textSearchConfig "simple" \(this run: "english"\)/,

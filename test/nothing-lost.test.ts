@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -18,36 +18,21 @@ import { parquetWriteFile } from 'hyparquet-writer';
 import type { ConfigInput } from '../src/config.js';
 import { ObjectStoreError, SourceError } from '../src/errors.js';
 import { makeDir } from '../src/make-dir.js';
-import { runEmbeddingJob, type RunSummary } from '../src/pipeline/run.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { type RunSummary, runEmbeddingJob } from '../src/pipeline/run.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { hashProvider, type HashProvider } from './support/hash-provider.js';
-import { startOpenAIServer } from './support/openai-server.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
+import { quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type HashProvider, hashProvider } from '../testkit/hash-provider.js';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ORG = testConfig('/unused').orgId;
 const logger = quietLogger();
 
-let home: string;
-let db: Db;
-let wire: PgliteServer;
-let wireDb: Db;
-
-before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
-  wire = await startPgliteServer();
-  wireDb = await openDb({ databaseUrl: wire.url, home: await tempDir() });
-  await migrate(wireDb);
-});
-after(async () => {
-  await db?.close();
-  await wireDb?.close();
-  await wire?.close();
-});
+const { db, home } = useTestDb();
+const { db: wireDb } = useTestDb({ driver: 'pg' });
 
 interface RunOn {
   db?: Db;
@@ -62,7 +47,15 @@ async function runFile(namespace: string, file: string, o: RunOn = {}): Promise<
 }
 
 const failuresOf = (d: Db, namespace: string) =>
-  d.query<{ item_id: string | null; source_ref: string | null; stage: string; error_class: string; field: string | null; message: string; payload: string | null }>(
+  d.query<{
+    item_id: string | null;
+    source_ref: string | null;
+    stage: string;
+    error_class: string;
+    field: string | null;
+    message: string;
+    payload: string | null;
+  }>(
     'SELECT item_id, source_ref, stage, error_class, field, message, payload::text AS payload FROM embedding_failures WHERE org_id = $1 AND namespace = $2 ORDER BY source_ref, item_id',
     [ORG, namespace],
   );
@@ -92,7 +85,7 @@ async function writeCatalog(format: 'jsonl' | 'csv' | 'parquet', rows: RawItem[]
   const columns = ['item_id', 'description', 'brand', 'category', 'image_url'] as const;
   if (format === 'jsonl') return writeJsonl(file, rows);
   if (format === 'csv') {
-    await writeFile(file, [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n') + '\n');
+    await writeFile(file, `${[columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n')}\n`);
     return file;
   }
   parquetWriteFile({ filename: file, columnData: columns.map((c) => ({ name: c, data: rows.map((r) => r[c]), type: 'STRING' as const })) });
@@ -100,7 +93,12 @@ async function writeCatalog(format: 'jsonl' | 'csv' | 'parquet', rows: RawItem[]
 }
 
 describe('repro 2: one NUL is a rejected row, not a poison row', () => {
-  for (const [format, d] of [['jsonl', () => db], ['csv', () => db], ['parquet', () => db], ['jsonl over the wire', () => wireDb]] as const) {
+  for (const [format, d] of [
+    ['jsonl', () => db],
+    ['csv', () => db],
+    ['parquet', () => db],
+    ['jsonl over the wire', () => wireDb],
+  ] as const) {
     test(`${format}: 3,000 good rows load, the NUL rows are dead letters naming field and byte, and a rerun goes past them`, async () => {
       const ns = `nul-${format.split(' ')[0]}${format.includes('wire') ? '-wire' : ''}`;
       const file = await writeCatalog(format.split(' ')[0] as 'jsonl', withNulRows(3000, ns));
@@ -110,8 +108,14 @@ describe('repro 2: one NUL is a rejected row, not a poison row', () => {
       assert.equal(first.rejected, 2);
       assert.deepEqual(await vectorCounts(d(), ns), { rows: 3000, keys: 3000 });
       const failures = await failuresOf(d(), ns);
-      assert.deepEqual(failures.map((f) => [f.stage, f.error_class, f.field]).sort(), [['extract', 'ROW_REJECTED', 'description'], ['extract', 'ROW_REJECTED', 'item_id']]);
-      assert.match(failures.find((f) => f.field === 'description')!.message, /description contains a NUL character \(Postgres text cannot hold one\) at byte 11/);
+      assert.deepEqual(failures.map((f) => [f.stage, f.error_class, f.field]).sort(), [
+        ['extract', 'ROW_REJECTED', 'description'],
+        ['extract', 'ROW_REJECTED', 'item_id'],
+      ]);
+      assert.match(
+        failures.find((f) => f.field === 'description')!.message,
+        /description contains a NUL character \(Postgres text cannot hold one\) at byte 11/,
+      );
       assert.match(failures.find((f) => f.field === 'item_id')!.message, /item_id contains a NUL character .* at byte \d+/);
       // The raw row is kept, its NUL made storable.
       assert.match(failures.find((f) => f.field === 'description')!.payload!, /A boot with\\ufffda NUL|A boot with\uFFFDa NUL/);
@@ -127,7 +131,9 @@ describe('repro 2: one NUL is a rejected row, not a poison row', () => {
     assert.equal(s.embedded, 41);
     assert.equal(s.cleaned, 1);
     assert.equal(s.rejected, 1);
-    const [row] = await db.query<{ description: string }>("SELECT description FROM catalog_items WHERE namespace = 'nul-clean' AND item_id = 'clean-nul-text-0001'");
+    const [row] = await db.query<{ description: string }>(
+      "SELECT description FROM catalog_items WHERE namespace = 'nul-clean' AND item_id = 'clean-nul-text-0001'",
+    );
     assert.equal(row?.description, 'A boot witha NUL');
   });
 });
@@ -135,14 +141,20 @@ describe('repro 2: one NUL is a rejected row, not a poison row', () => {
 describe('repro 3: rows meant for the dead-letter table are recorded there, and files that are not text say so', () => {
   test('a gzip file named .jsonl and a UTF-16 file: a SourceError (exit 3) that says what the file is', async () => {
     const dir = await tempDir();
-    const text = sampleItems(5, 'enc').map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const text = `${sampleItems(5, 'enc')
+      .map((r) => JSON.stringify(r))
+      .join('\n')}\n`;
     const gz = path.join(dir, 'gz.jsonl');
     await writeFile(gz, gzipSync(text));
     const utf16 = path.join(dir, 'utf16.jsonl');
     await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
     const utf16NoBom = path.join(dir, 'utf16-nobom.csv');
     await writeFile(utf16NoBom, Buffer.from('item_id,description\na,b\n', 'utf16le'));
-    for (const [file, what] of [[gz, /is gzip-compressed: decompress it first/], [utf16, /is UTF-16 text: convert it to UTF-8/], [utf16NoBom, /is not UTF-8 text \(a NUL byte at offset 1/]] as const) {
+    for (const [file, what] of [
+      [gz, /is gzip-compressed: decompress it first/],
+      [utf16, /is UTF-16 text: convert it to UTF-8/],
+      [utf16NoBom, /is not UTF-8 text \(a NUL byte at offset 1/],
+    ] as const) {
       await assert.rejects(runFile('enc', file), (err: unknown) => err instanceof SourceError && err.exitCode === 3 && what.test(err.message));
     }
   });
@@ -175,17 +187,19 @@ test('repro 4: a CSV quote never closed is rejected at its line; the next row ke
   const file = path.join(await tempDir(), 'quote.csv');
   await writeFile(
     file,
-    [
+    `${[
       'item_id,description,brand,category,image_url',
       'q1,First item,A,C,https://x.example.com/1.jpg',
       'q2,"never closed,A,C,https://x.example.com/2.jpg',
       'q3,Third item,B,C,https://x.example.com/3.jpg',
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   const s = await runFile('quote', file);
   assert.equal(s.embedded, 2);
   assert.equal(s.rejected, 1);
-  const items = await db.query<{ item_id: string; description: string; image_url: string }>("SELECT item_id, description, image_url FROM catalog_items WHERE namespace = 'quote' ORDER BY item_id");
+  const items = await db.query<{ item_id: string; description: string; image_url: string }>(
+    "SELECT item_id, description, image_url FROM catalog_items WHERE namespace = 'quote' ORDER BY item_id",
+  );
   assert.deepEqual(items, [
     { item_id: 'q1', description: 'First item', image_url: 'https://x.example.com/1.jpg' },
     { item_id: 'q3', description: 'Third item', image_url: 'https://x.example.com/3.jpg' },
@@ -210,8 +224,13 @@ test('repro 5: an id repeated across read batches: the last row wins on every ru
     assert.equal(s.duplicates, 60, `run ${run}`);
     assert.equal(s.embedded, run === 1 ? 960 : 0, `run ${run}`);
     assert.equal(s.skipped_unchanged, run === 1 ? 0 : 960, `run ${run}`);
-    assert.ok(provider.embeddedTexts.every((t) => !t.includes('FIRST')), `run ${run} embedded a FIRST row`);
-    const kept = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM catalog_items WHERE namespace = 'dups' AND item_id LIKE 'dup-%' AND description LIKE 'SECOND %'");
+    assert.ok(
+      provider.embeddedTexts.every((t) => !t.includes('FIRST')),
+      `run ${run} embedded a FIRST row`,
+    );
+    const kept = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM catalog_items WHERE namespace = 'dups' AND item_id LIKE 'dup-%' AND description LIKE 'SECOND %'",
+    );
     assert.equal(kept[0]?.n, 60, `run ${run}`);
   }
 });
@@ -225,7 +244,10 @@ describe('repro 8: the smaller ones', () => {
     const s = await runFile('cost-dead', file, { provider: dead });
     assert.equal(s.embedded, 3);
     assert.equal(s.failed, 1);
-    assert.ok(dead.embeddedTexts.every((t) => t.length < 1000), 'the long prompt was sent');
+    assert.ok(
+      dead.embeddedTexts.every((t) => t.length < 1000),
+      'the long prompt was sent',
+    );
     const [f] = await failuresOf(db, 'cost-dead');
     assert.equal(f?.error_class, 'TEXT_TOO_LONG');
     assert.match(f!.message, /the prompt has 1200\d\d tokens, above embed\.maxTokensPerItem \(32768/);
@@ -237,14 +259,20 @@ describe('repro 8: the smaller ones', () => {
     assert.equal(t.failed, 0);
     const sent = cut.embeddedTexts.filter((x) => x.includes('word word'));
     assert.equal(sent.length, 4, 'cut to 32,768 tokens: four chunks of at most 8,192');
-    assert.equal(sent.reduce((n, x) => n + cut.tokenizer.encode(x).length, 0), 32_768);
+    assert.equal(
+      sent.reduce((n, x) => n + cut.tokenizer.encode(x).length, 0),
+      32_768,
+    );
   });
 
   test('an objects folder under /proc fails the run with exit 7 instead of hanging in mkdir', { skip: process.platform !== 'linux' }, async () => {
     await assert.rejects(makeDir('/proc/itemvec-test/objects'), (err: unknown) => (err as { code?: string }).code === 'ENOENT');
     const file = await writeJsonl(path.join(await tempDir(), 'proc.jsonl'), sampleItems(3, 'proc'));
     const config = testConfig(home, { namespace: 'proc', objects: { url: '/proc/itemvec-test/objects' }, run: { createIndex: false } });
-    await assert.rejects(runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, provider: hashProvider(), logger }), (err: unknown) => err instanceof ObjectStoreError && err.exitCode === 7);
+    await assert.rejects(
+      runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, provider: hashProvider(), logger }),
+      (err: unknown) => err instanceof ObjectStoreError && err.exitCode === 7,
+    );
   });
 
   test('two first starts on a fresh database migrate side by side: CREATE EXTENSION is inside the migration lock', async () => {
@@ -264,7 +292,7 @@ describe('repro 8: the smaller ones', () => {
 });
 
 const cli = (args: string[], env: Record<string, string>) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     maxBuffer: 64 * 1024 * 1024,
@@ -289,10 +317,12 @@ function poisonLines(): Buffer[] {
     // Over embed.maxTokensPerItem (32,768): dead-lettered at the transform stage, never sent.
     (id) => JSON.stringify({ ...base(id), description: 'word '.repeat(40_000) }),
   ];
-  return kinds.flatMap((kind, k) => [1, 2, 3].map((n) => {
-    const line = kind(`poison-${k + 1}-${n}`);
-    return typeof line === 'string' ? Buffer.from(line) : line;
-  }));
+  return kinds.flatMap((kind, k) =>
+    [1, 2, 3].map((n) => {
+      const line = kind(`poison-${k + 1}-${n}`);
+      return typeof line === 'string' ? Buffer.from(line) : line;
+    }),
+  );
 }
 
 test('a 3,000-row catalog with 30 poison rows of 10 kinds: 2,970 items and 30 dead letters, exit 0 under the 5 % alert threshold', async () => {
@@ -347,12 +377,17 @@ test('repro 1: two `itemvec run` on one ITEMVEC_HOME, the second started while t
   const dir = await tempDir();
   const file = await writeJsonl(path.join(dir, 'race.jsonl'), sampleItems(300, 'race'));
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_HOME: dir };
-  const main = path.join(root, 'src/cli/main.ts');
+  const main = path.join(root, 'src/cli/bin.ts');
   const first = spawn(process.execPath, ['--import', 'tsx', main, 'run', '--catalog', file, '--json'], { cwd: root, env });
   let firstOut = '';
   let firstErr = '';
   first.stdout.on('data', (c: Buffer) => (firstOut += c));
-  const started = new Promise<void>((resolve) => first.stderr.on('data', (c: Buffer) => ((firstErr += c), firstErr.includes('run started') && resolve())));
+  const started = new Promise<void>((resolve) =>
+    first.stderr.on('data', (c: Buffer) => {
+      firstErr += c;
+      if (firstErr.includes('run started')) resolve();
+    }),
+  );
   const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
   await started;
   const second = await cli(['run', '--catalog', file, '--json', '--wait-lock', '300'], { ITEMVEC_HOME: dir });
@@ -365,7 +400,9 @@ test('repro 1: two `itemvec run` on one ITEMVEC_HOME, the second started while t
   assert.equal(s2.skipped_unchanged, 300);
   const local = await openDb({ home: dir });
   try {
-    const [v] = await local.query<{ rows: number; keys: number }>('SELECT count(*)::int AS rows, count(DISTINCT (org_id, namespace, item_id, version))::int AS keys FROM item_embeddings');
+    const [v] = await local.query<{ rows: number; keys: number }>(
+      'SELECT count(*)::int AS rows, count(DISTINCT (org_id, namespace, item_id, version))::int AS keys FROM item_embeddings',
+    );
     assert.deepEqual(v, { rows: 300, keys: 300 });
     const [r] = await local.query<{ running: number; succeeded: number }>(
       "SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded FROM embedding_runs",

@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-
 import { ConfigError, ObjectStoreError } from '../src/errors.js';
 import { createLocalObjectStore } from '../src/objects/local.js';
 import { openObjectStore } from '../src/objects/open.js';
 import { createS3ObjectStore } from '../src/objects/s3.js';
 import type { ObjectStore } from '../src/objects/store.js';
-import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from './support/s3-server.js';
+import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../testkit/s3-server.js';
 
 async function collect(iter: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -70,12 +69,7 @@ function contract(backend: Backend): void {
       const outside = ['ls/run-10/a.parquet', 'ls/run-0/a.parquet', 'ls/other.parquet', 'lsx/run-1/a.parquet'];
       for (const k of [...inside, ...outside]) await store.put(k, bytes(k));
 
-      assert.deepEqual(await collect(store.list('ls/run-1/')), [
-        'ls/run-1/a.b',
-        'ls/run-1/a.parquet',
-        'ls/run-1/b.parquet',
-        'ls/run-1/sub/z.parquet',
-      ]);
+      assert.deepEqual(await collect(store.list('ls/run-1/')), ['ls/run-1/a.b', 'ls/run-1/a.parquet', 'ls/run-1/b.parquet', 'ls/run-1/sub/z.parquet']);
       // A prefix is a string prefix (S3 semantics), not a folder: "ls/run-1" also matches "ls/run-10/...".
       assert.deepEqual(await collect(store.list('ls/run-1')), [
         'ls/run-1/a.b',
@@ -322,7 +316,16 @@ describe('openObjectStore', () => {
   });
 
   it('rejects other schemes and malformed URLs with ConfigError naming the URL and accepted forms', () => {
-    for (const url of ['gs://bucket/x', 'http://example.com/objects', 's3://', 's3:///prefix', 's3://bucket?x=1', 's3://bucket/a/../b', '', 'file://remote-host/share']) {
+    for (const url of [
+      'gs://bucket/x',
+      'http://example.com/objects',
+      's3://',
+      's3:///prefix',
+      's3://bucket?x=1',
+      's3://bucket/a/../b',
+      '',
+      'file://remote-host/share',
+    ]) {
       assert.throws(
         () => openObjectStore(url),
         (err: unknown) => {

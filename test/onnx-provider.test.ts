@@ -1,5 +1,5 @@
 /**
- * The `onnx` provider against a tiny BERT-shaped model this test writes itself (test/support/tiny-bert.ts):
+ * The `onnx` provider against a tiny BERT-shaped model this test writes itself (testkit/tiny-bert.ts):
  * no weights are downloaded and no network is touched. Transformers.js sends every remote request
  * through `env.fetch`, so the test swaps that (and globalThis.fetch) for a spy that refuses and
  * records: the provider must load and embed with zero fetch attempts.
@@ -13,8 +13,8 @@ import { env } from '@huggingface/transformers';
 import { createOnnxProvider } from '../src/embed/onnx.js';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { ConfigError, ProviderError } from '../src/errors.js';
-import { TINY_BERT_MAX_POSITIONS, writeTinyBertModel } from './support/tiny-bert.js';
-import { cosine } from './support/random.js';
+import { cosine } from '../testkit/random.js';
+import { TINY_BERT_MAX_POSITIONS, writeTinyBertModel } from '../testkit/tiny-bert.js';
 
 const HIDDEN = 32;
 

@@ -6,32 +6,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../src/config.js';
 import { retryFailures } from '../src/pipeline/retry-failures.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
-import { migrate } from '../src/store/migrations.js';
-import { openaiTestConfig, quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { withOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './support/openai-server.js';
-import { startPgliteServer } from './support/pglite-server.js';
+import { openaiTestConfig, quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, type OpenAIServerOptions, withOpenAIServer } from '../testkit/openai-server.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-let home: string;
-let db: Db;
+const { db, home } = useTestDb();
 const logger = quietLogger();
-
-before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
-});
-after(async () => {
-  await db?.close();
-});
 
 /** Batches move through their states in 10 ms steps, so tests poll a few times, not for seconds. */
 const withServer = (opts: OpenAIServerOptions, fn: (server: OpenAIServer) => Promise<void>) => withOpenAIServer({ batchDelayMs: 10, ...opts }, fn);
@@ -70,14 +59,23 @@ describe('--mode batch', () => {
       const again = await run(server, 'round', items, { run: { mode: 'sync' } });
       assert.equal(again.skipped_unchanged, 249);
       assert.equal(again.failed, 1);
-      const [vector] = await db.query<{ v: string }>("SELECT vector::text AS v FROM item_embeddings WHERE namespace = 'round' AND item_id = $1", [items[0]!.item_id]);
+      const [vector] = await db.query<{ v: string }>("SELECT vector::text AS v FROM item_embeddings WHERE namespace = 'round' AND item_id = $1", [
+        items[0]!.item_id,
+      ]);
       await run(server, 'round-sync', items.slice(0, 1), { run: { mode: 'sync' } });
-      const [sync] = await db.query<{ v: string }>("SELECT vector::text AS v FROM item_embeddings WHERE namespace = 'round-sync' AND item_id = $1", [items[0]!.item_id]);
+      const [sync] = await db.query<{ v: string }>("SELECT vector::text AS v FROM item_embeddings WHERE namespace = 'round-sync' AND item_id = $1", [
+        items[0]!.item_id,
+      ]);
       assert.equal(vector?.v, sync?.v, 'a batch result is the vector the synchronous endpoint returns');
 
       // Fixed upstream: `failures retry` replays the dead letter with the version's settings.
       server.setPoison(undefined);
-      const [retried, ...others] = await retryFailures({ config: batchConfig(server, 'round', { run: { mode: 'sync' } }), db, logger, filter: { namespace: 'round' } });
+      const [retried, ...others] = await retryFailures({
+        config: batchConfig(server, 'round', { run: { mode: 'sync' } }),
+        db,
+        logger,
+        filter: { namespace: 'round' },
+      });
       assert.equal(others.length, 0);
       assert.equal(retried?.replayed, 1);
       assert.equal(retried?.resolved, 1);
@@ -124,9 +122,37 @@ describe('--mode batch', () => {
       await withServer({ holdBatches: true }, async (server) => {
         const dir = await tempDir();
         const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), sampleItems(120));
-        const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'run', '--catalog', catalog, '--home', dir, '--mode', 'batch', '--no-index', '--json',
-          '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--base-url', server.url, '--namespace', 'killed'];
-        const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: 'sk-test', DATABASE_URL: database.url, ITEMVEC_CONFIG: await writeJsonl(path.join(dir, 'config.json'), [{ batch: { pollIntervalMs: 20 } }]) };
+        const args = [
+          '--import',
+          'tsx',
+          path.join(root, 'src/cli/bin.ts'),
+          'run',
+          '--catalog',
+          catalog,
+          '--home',
+          dir,
+          '--mode',
+          'batch',
+          '--no-index',
+          '--json',
+          '--provider',
+          'openai',
+          '--model',
+          'text-embedding-3-small',
+          '--dims',
+          '32',
+          '--base-url',
+          server.url,
+          '--namespace',
+          'killed',
+        ];
+        const env = {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          OPENAI_API_KEY: 'sk-test',
+          DATABASE_URL: database.url,
+          ITEMVEC_CONFIG: await writeJsonl(path.join(dir, 'config.json'), [{ batch: { pollIntervalMs: 20 } }]),
+        };
 
         const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'ignore' });
         const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));

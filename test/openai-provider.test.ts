@@ -1,10 +1,10 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { createOpenAIProvider, OPENAI_EMBEDDING_MODELS } from '../src/embed/openai.js';
 import type { EmbeddingProvider, ProviderOptions } from '../src/embed/provider.js';
 import { ConfigError, ProviderError } from '../src/errors.js';
-import { startOpenAIServer, withOpenAIServer, type OpenAIServer } from './support/openai-server.js';
+import { type OpenAIServer, startOpenAIServer, withOpenAIServer } from '../testkit/openai-server.js';
 
 function provider(server: OpenAIServer, opts: ProviderOptions = {}): Promise<EmbeddingProvider> {
   return createOpenAIProvider({ apiKey: 'sk-test', baseURL: server.url, ...opts });
@@ -59,7 +59,7 @@ describe('openai provider over HTTP', () => {
       const { vectors } = await p.embed(['red cotton t-shirt']);
       assert.equal(vectors[0]?.length, 256);
       assert.ok(Math.abs(norm(vectors[0]!) - 1) < 1e-4);
-      assert.equal((server.log[0]?.body as { dimensions?: number }).dimensions, 256);
+      assert.equal((server.log[0]!.body as { dimensions?: number }).dimensions, 256);
     });
   });
 
@@ -158,7 +158,7 @@ describe('openai provider over HTTP', () => {
     await withOpenAIServer({ models: { 'custom-embed': { dims: 64, dimensions: false } } }, async (server) => {
       const right = await provider(server, { model: 'custom-embed', dims: 64 });
       assert.equal((await right.embed(['hello'])).vectors[0]?.length, 64);
-      assert.equal('dimensions' in (server.log[0]?.body as object), false, 'dims of an unknown model is not sent');
+      assert.equal('dimensions' in (server.log[0]!.body as object), false, 'dims of an unknown model is not sent');
 
       const wrong = await provider(server, { model: 'custom-embed', dims: 32 });
       const err = await providerError(wrong.embed(['hello']));
@@ -213,10 +213,7 @@ describe('openai provider configuration', () => {
   });
 
   it('rejects bad configuration with ConfigError', async () => {
-    await assert.rejects(
-      createOpenAIProvider({}),
-      (err: unknown) => err instanceof ConfigError && /OPENAI_API_KEY/.test(err.message),
-    );
+    await assert.rejects(createOpenAIProvider({}), (err: unknown) => err instanceof ConfigError && /OPENAI_API_KEY/.test(err.message));
     const bad: ProviderOptions[] = [
       { model: 'text-embedding-ada-002', dims: 512 }, // ada cannot shorten
       { model: 'text-embedding-3-small', dims: 3072 }, // above native
@@ -242,13 +239,17 @@ describe('openai provider configuration', () => {
 });
 
 describe('test OpenAI server behaves like the API', () => {
-  async function post(server: OpenAIServer, body: unknown): Promise<{ status: number; headers: Headers; json: any }> {
+  /** The JSON of an error answer, and of an embeddings list (`E`: number[] for float, string for base64). */
+  type ErrorAnswer = { error: { message: string; code: string | null; param: string | null; type: string } };
+  type ListAnswer<E> = { object: string; data: Array<{ embedding: E }>; usage: { prompt_tokens: number; total_tokens: number } };
+  /** POST /embeddings; `T` is the answer the test expects (an error unless told). */
+  async function post<T = ErrorAnswer>(server: OpenAIServer, body: unknown): Promise<{ status: number; headers: Headers; json: T }> {
     const res = await fetch(`${server.url}/embeddings`, {
       method: 'POST',
       headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, headers: res.headers, json: await res.json() };
+    return { status: res.status, headers: res.headers, json: (await res.json()) as T };
   }
 
   it('validates like the real API', async () => {
@@ -277,13 +278,13 @@ describe('test OpenAI server behaves like the API', () => {
   it('answers float and base64 alike, accepts token arrays, and sends rate-limit headers', async () => {
     await withOpenAIServer({ requestsPerMinute: 100, tokensPerMinute: 1000 }, async (server) => {
       const model = 'text-embedding-3-small';
-      const float = await post(server, { model, input: 'hello world', encoding_format: 'float' });
-      const b64 = await post(server, { model, input: 'hello world', encoding_format: 'base64' });
-      const tokens = await post(server, { model, input: [[15339, 1917]] }); // "hello world"
-      const fromB64 = Array.from(new Float32Array(Buffer.from(b64.json.data[0].embedding, 'base64').buffer.slice(0)));
-      assert.equal(float.json.data[0].embedding.length, 1536);
-      assert.deepEqual(fromB64, float.json.data[0].embedding);
-      assert.deepEqual(tokens.json.data[0].embedding, float.json.data[0].embedding);
+      const float = await post<ListAnswer<number[]>>(server, { model, input: 'hello world', encoding_format: 'float' });
+      const b64 = await post<ListAnswer<string>>(server, { model, input: 'hello world', encoding_format: 'base64' });
+      const tokens = await post<ListAnswer<number[]>>(server, { model, input: [[15339, 1917]] }); // "hello world"
+      const fromB64 = Array.from(new Float32Array(Buffer.from(b64.json.data[0]!.embedding, 'base64').buffer.slice(0)));
+      assert.equal(float.json.data[0]!.embedding.length, 1536);
+      assert.deepEqual(fromB64, float.json.data[0]!.embedding);
+      assert.deepEqual(tokens.json.data[0]!.embedding, float.json.data[0]!.embedding);
       assert.deepEqual(float.json.usage, { prompt_tokens: 2, total_tokens: 2 });
       assert.equal(float.json.object, 'list');
       assert.equal(float.headers.get('x-ratelimit-limit-requests'), '100');

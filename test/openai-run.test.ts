@@ -4,31 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ConfigInput } from '../src/config.js';
-import { ProviderError } from '../src/errors.js';
 import { RateLimiter } from '../src/embed/rate-limit.js';
-import { retryDelayMs } from '../src/embed/retry.js';
+import { ProviderError } from '../src/errors.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { retryDelayMs } from '../src/retry.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
-import { migrate } from '../src/store/migrations.js';
-import { openaiTestConfig, quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { withOpenAIServer, type OpenAIServer } from './support/openai-server.js';
+import { openaiTestConfig, quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, withOpenAIServer } from '../testkit/openai-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
-let home: string;
-let db: Db;
+const { db, home } = useTestDb();
 const logger = quietLogger();
-
-before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
-});
-after(async () => {
-  await db?.close();
-});
 
 const openaiConfig = (server: OpenAIServer, namespace: string, extra: ConfigInput = {}) => openaiTestConfig(home, server.url, { namespace, ...extra });
 
@@ -55,7 +44,7 @@ describe('openai runs over HTTP', () => {
       assert.equal(rerun.embedded, 10);
       assert.equal(rerun.skipped_unchanged, 990);
       assert.equal(server.counters.requests - before, 1, '10 changed items must travel in one request');
-      assert.equal((server.log.at(-1)?.body as { input: string[] }).input.length, 10);
+      assert.equal((server.log.at(-1)!.body as { input: string[] }).input.length, 10);
     });
   });
 
@@ -155,7 +144,7 @@ describe('openai runs over HTTP', () => {
     });
   });
 
-  test('paces by the server\'s rate-limit headers: a run larger than the token budget finishes with few 429s', async () => {
+  test("paces by the server's rate-limit headers: a run larger than the token budget finishes with few 429s", async () => {
     // 12,000 tokens per minute = 200 per second; the catalog is sized (by a dry run) to ~1.2k tokens
     // over one minute's budget, so about 6 s of the run must be paced.
     await withOpenAIServer({ tokensPerMinute: 12_000 }, async (server) => {
@@ -193,7 +182,7 @@ describe('openai runs over HTTP', () => {
       assert.equal(summary.embedded, 300);
       assert.equal(summary.api_calls, 3);
       assert.ok(summary.tokens > 300 * 10);
-      assert.equal(summary.cost_usd, Math.round(((summary.tokens / 1e6) * 0.02) * 1e6) / 1e6);
+      assert.equal(summary.cost_usd, Math.round((summary.tokens / 1e6) * 0.02 * 1e6) / 1e6);
       assert.equal(await countItemVectors(db, key('dry')), 0);
       const versions = await db.query('SELECT 1 FROM embedding_versions WHERE namespace = $1', ['dry']);
       assert.equal(versions.length, 0, 'a dry run registers no version');
@@ -218,11 +207,26 @@ describe('openai runs over HTTP', () => {
 describe('retry policy and rate limiter', () => {
   test('full jitter: delays are uniform under a doubling, capped ceiling; a server wait wins', () => {
     const policy = { maxRetries: 6, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(retryDelayMs(policy, 1, undefined, () => 0.999), 100);
-    assert.equal(retryDelayMs(policy, 3, undefined, () => 0.5), 200);
-    assert.equal(retryDelayMs(policy, 10, undefined, () => 0.999), 999);
-    assert.equal(retryDelayMs(policy, 4, undefined, () => 0), 0);
-    assert.equal(retryDelayMs(policy, 1, 2000, () => 0), 2000);
+    assert.equal(
+      retryDelayMs(policy, 1, undefined, () => 0.999),
+      100,
+    );
+    assert.equal(
+      retryDelayMs(policy, 3, undefined, () => 0.5),
+      200,
+    );
+    assert.equal(
+      retryDelayMs(policy, 10, undefined, () => 0.999),
+      999,
+    );
+    assert.equal(
+      retryDelayMs(policy, 4, undefined, () => 0),
+      0,
+    );
+    assert.equal(
+      retryDelayMs(policy, 1, 2000, () => 0),
+      2000,
+    );
   });
 
   test('a token budget makes later requests wait for refill, in arrival order', async () => {

@@ -1,52 +1,46 @@
 /**
- * The local OpenAI-compatible server (test/support/openai-server.ts) behaves like the real API where
+ * The local OpenAI-compatible server (testkit/openai-server.ts) behaves like the real API where
  * clients depend on it: injected faults, poisoned inputs, the Files and Batch APIs, and a clean close.
  * The official SDK is the client wherever it can be.
  */
-import { describe, it } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  BadRequestError,
-  NotFoundError,
-  toFile,
-  type ClientOptions,
-} from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, BadRequestError, type ClientOptions, NotFoundError, toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import {
-  BATCH_LIMITS,
-  embedText,
-  startOpenAIServer,
-  type OpenAIServer,
-  type OpenAIServerOptions,
-  withOpenAIServer,
-} from './support/openai-server.js';
-import { cosine } from './support/random.js';
+import { BATCH_LIMITS, embedText, type OpenAIServer, type OpenAIServerOptions, startOpenAIServer, withOpenAIServer } from '../testkit/openai-server.js';
+import { cosine } from '../testkit/random.js';
 
 const MODEL = 'text-embedding-3-small';
 
 /** The SDK without its own retries unless asked: each test says how many attempts it expects. */
-const sdk = (server: OpenAIServer, opts: ClientOptions = {}) =>
-  new OpenAI({ apiKey: 'sk-test', baseURL: server.url, maxRetries: 0, ...opts });
+const sdk = (server: OpenAIServer, opts: ClientOptions = {}) => new OpenAI({ apiKey: 'sk-test', baseURL: server.url, maxRetries: 0, ...opts });
 
-async function post(server: OpenAIServer, path: string, body: unknown): Promise<{ status: number; headers: Headers; json: any }> {
+/** An error answer of the API. */
+type ErrorJson = { error: OpenAI.ErrorObject };
+
+/** POST JSON; `T` is the answer the test expects (an error unless told). */
+async function post<T = ErrorJson>(server: OpenAIServer, path: string, body: unknown): Promise<{ status: number; headers: Headers; json: T }> {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, headers: res.headers, json: await res.json() };
+  return { status: res.status, headers: res.headers, json: (await res.json()) as T };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One batch input line for the embeddings endpoint. */
-const line = (customId: string, input: unknown, extra: Record<string, unknown> = {}) =>
-  ({ custom_id: customId, method: 'POST', url: '/v1/embeddings', body: { model: MODEL, input, ...extra } });
+const line = (customId: string, input: unknown, extra: Record<string, unknown> = {}) => ({
+  custom_id: customId,
+  method: 'POST',
+  url: '/v1/embeddings',
+  body: { model: MODEL, input, ...extra },
+});
 
 const jsonl = (lines: unknown[]) => `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
 
@@ -69,10 +63,21 @@ async function waitForStatus(openai: OpenAI, id: string, statuses: Array<Batch['
   }
 }
 
-async function fileLines(openai: OpenAI, id: string | null | undefined): Promise<any[]> {
+/** A line of a batch output or error file: the answer to one input line, or why it has none. */
+interface BatchOutputLine {
+  id: string;
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: unknown } | null;
+  error: { code: string; message: string } | null;
+}
+
+async function fileLines(openai: OpenAI, id: string | null | undefined): Promise<BatchOutputLine[]> {
   assert.ok(id, 'expected a file id');
   const text = await (await openai.files.content(id)).text();
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as BatchOutputLine);
 }
 
 describe('injected faults', () => {
@@ -95,7 +100,9 @@ describe('injected faults', () => {
   it('reset: the connection is reset without an answer; the SDK sees a connection error and a retry succeeds', async () => {
     await withOpenAIServer({}, async (server) => {
       server.setFaults([{ kind: 'reset', count: 1 }]);
-      const err = await sdk(server).embeddings.create({ model: MODEL, input: 'hello' }).catch((e: unknown) => e);
+      const err = await sdk(server)
+        .embeddings.create({ model: MODEL, input: 'hello' })
+        .catch((e: unknown) => e);
       assert.ok(err instanceof APIConnectionError, String(err));
       assert.ok(!(err instanceof APIConnectionTimeoutError));
       assert.equal(server.counters.faults.reset, 1);
@@ -110,7 +117,10 @@ describe('injected faults', () => {
 
   it('status faults keep working with or without `kind`, and are counted', async () => {
     await withOpenAIServer({}, async (server) => {
-      server.setFaults([{ status: 500, count: 1 }, { kind: 'status', status: 503, count: 1, retryAfterMs: 30 }]);
+      server.setFaults([
+        { status: 500, count: 1 },
+        { kind: 'status', status: 503, count: 1, retryAfterMs: 30 },
+      ]);
       const first = await post(server, '/embeddings', { model: MODEL, input: 'x' });
       const second = await post(server, '/embeddings', { model: MODEL, input: 'x' });
       const third = await post(server, '/embeddings', { model: MODEL, input: 'x' });
@@ -171,11 +181,12 @@ describe('injected faults', () => {
 
   it('faultRate can reset connections, and setFaultRate turns it on and off', async () => {
     await withOpenAIServer({}, async (server) => {
-      const embed = () => fetch(`${server.url}/embeddings`, {
-        method: 'POST',
-        headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
-        body: JSON.stringify({ model: MODEL, input: 'x' }),
-      });
+      const embed = () =>
+        fetch(`${server.url}/embeddings`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json' },
+          body: JSON.stringify({ model: MODEL, input: 'x' }),
+        });
       server.setFaultRate({ rate: 1, kinds: ['reset'] });
       await assert.rejects(embed(), TypeError); // fetch failed: the socket was reset
       assert.equal(server.counters.faults.reset, 1);
@@ -189,8 +200,7 @@ describe('injected faults', () => {
     await withOpenAIServer({ poison: '<<POISON>>' }, async (server) => {
       const bad = await post(server, '/embeddings', { model: MODEL, input: ['fine', 'also <<POISON>> here', 'fine too'] });
       assert.equal(bad.status, 400);
-      assert.equal(bad.json.error.message,
-        "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
+      assert.equal(bad.json.error.message, "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
       assert.deepEqual(Object.keys(bad.json.error).sort(), ['code', 'message', 'param', 'type']);
       assert.equal(server.counters.inputs, 0);
       await assert.rejects(sdk(server).embeddings.create({ model: MODEL, input: ['<<POISON>>'] }), BadRequestError);
@@ -216,11 +226,16 @@ describe('Files API', () => {
       assert.ok(Math.abs(file.created_at - Date.now() / 1000) < 5);
       assert.deepEqual(await openai.files.retrieve(file.id), file);
       assert.equal(await (await openai.files.content(file.id)).text(), content);
-      assert.deepEqual((await openai.files.list()).data.map((f) => f.id), [file.id]);
+      assert.deepEqual(
+        (await openai.files.list()).data.map((f) => f.id),
+        [file.id],
+      );
       assert.equal(server.counters.filesUploaded, 1);
       assert.deepEqual(await openai.files.delete(file.id), { id: file.id, object: 'file', deleted: true });
-      await assert.rejects(openai.files.retrieve(file.id), (err: unknown) =>
-        err instanceof NotFoundError && err.message.includes(`No such File object: ${file.id}`));
+      await assert.rejects(
+        openai.files.retrieve(file.id),
+        (err: unknown) => err instanceof NotFoundError && err.message.includes(`No such File object: ${file.id}`),
+      );
     });
   });
 
@@ -233,15 +248,17 @@ describe('Files API', () => {
           else form.append(k, new Blob([v[1]]), v[0]);
         }
         const res = await fetch(`${server.url}/files`, { method: 'POST', headers: { authorization: 'Bearer sk-test' }, body: form });
-        return { status: res.status, message: ((await res.json()) as any).error?.message as string };
+        return { status: res.status, message: ((await res.json()) as Partial<ErrorJson>).error?.message as string };
       };
       assert.deepEqual(await upload({ file: ['a.jsonl', '{}'] }), { status: 400, message: "Missing required parameter: 'purpose'." });
       assert.deepEqual(await upload({ purpose: 'batch' }), { status: 400, message: "Missing required parameter: 'file'." });
       const badPurpose = await upload({ purpose: 'nonsense', file: ['a.jsonl', '{}'] });
       assert.equal(badPurpose.status, 400);
       assert.match(badPurpose.message, /'nonsense' is not one of/);
-      assert.deepEqual(await upload({ purpose: 'batch', file: ['a.txt', '{}'] }),
-        { status: 400, message: 'Invalid file format for Batch API. Must be .jsonl' });
+      assert.deepEqual(await upload({ purpose: 'batch', file: ['a.txt', '{}'] }), {
+        status: 400,
+        message: 'Invalid file format for Batch API. Must be .jsonl',
+      });
       const json = await post(server, '/files', { purpose: 'batch' });
       assert.equal(json.status, 400);
       assert.match(json.json.error.message, /multipart\/form-data/);
@@ -273,24 +290,27 @@ describe('Batch API', () => {
         assert.equal(done.output_file_id, null);
         return done.errors?.data?.map((e) => [e.code, e.line]);
       };
-      assert.deepEqual(await failed([
-        line('a', 'ok'),
-        '{not json',
-        line('a', 'duplicate id'),
-        { ...line('c', 'x'), url: '/v1/chat/completions' },
-        { ...line('d', 'x'), method: 'GET' },
-        line('e', 'x', { model: 'text-embedding-3-large' }),
-        { method: 'POST', url: '/v1/embeddings', body: { model: MODEL, input: 'no id' } },
-        { custom_id: 'g', method: 'POST', url: '/v1/embeddings' },
-      ]), [
-        ['invalid_json_line', 2],
-        ['duplicate_custom_id', 3],
-        ['url_mismatch', 4],
-        ['invalid_method', 5],
-        ['model_mismatch', 6],
-        ['missing_required_parameter', 7],
-        ['missing_required_parameter', 8],
-      ]);
+      assert.deepEqual(
+        await failed([
+          line('a', 'ok'),
+          '{not json',
+          line('a', 'duplicate id'),
+          { ...line('c', 'x'), url: '/v1/chat/completions' },
+          { ...line('d', 'x'), method: 'GET' },
+          line('e', 'x', { model: 'text-embedding-3-large' }),
+          { method: 'POST', url: '/v1/embeddings', body: { model: MODEL, input: 'no id' } },
+          { custom_id: 'g', method: 'POST', url: '/v1/embeddings' },
+        ]),
+        [
+          ['invalid_json_line', 2],
+          ['duplicate_custom_id', 3],
+          ['url_mismatch', 4],
+          ['invalid_method', 5],
+          ['model_mismatch', 6],
+          ['missing_required_parameter', 7],
+          ['missing_required_parameter', 8],
+        ],
+      );
       assert.deepEqual(await failed(['']), [['empty_file', null]]);
       const tooMany = Array.from({ length: BATCH_LIMITS.lines + 1 }, (_, i) => line(`r${i}`, 'x'));
       assert.deepEqual(await failed(tooMany), [['too_many_tasks', null]]);
@@ -308,7 +328,7 @@ describe('Batch API', () => {
         line('poisoned', ['fine', 'bad <<POISON>> input']),
         line('float', 'stainless steel chef knife', { encoding_format: 'float' }),
       ];
-      const expected = new Map<string, any>();
+      const expected = new Map<string, unknown>();
       for (const l of lines) expected.set(l.custom_id, (await post(server, '/embeddings', l.body)).json);
       const syncInputs = server.counters.inputs;
 
@@ -327,7 +347,7 @@ describe('Batch API', () => {
       assert.equal(batch.model, MODEL);
       for (const at of [batch.in_progress_at, batch.finalizing_at, batch.completed_at]) assert.ok(at && at >= batch.created_at);
       assert.equal(batch.errors, null);
-      const tokens = ['plain', 'short-b64', 'float'].reduce((n, id) => n + expected.get(id).usage.prompt_tokens, 0);
+      const tokens = ['plain', 'short-b64', 'float'].reduce((n, id) => n + (expected.get(id) as OpenAI.CreateEmbeddingResponse).usage.prompt_tokens, 0);
       assert.equal(batch.usage?.input_tokens, tokens);
 
       const output = await fileLines(openai, batch.output_file_id);
@@ -336,17 +356,17 @@ describe('Batch API', () => {
         assert.deepEqual(Object.keys(o), ['id', 'custom_id', 'response', 'error']);
         assert.match(o.id, /^batch_req_/);
         assert.equal(o.error, null);
-        assert.equal(o.response.status_code, 200);
-        assert.match(o.response.request_id, /^req_/);
-        assert.deepEqual(o.response.body, expected.get(o.custom_id), `${o.custom_id}: same answer as the sync endpoint`);
+        assert.equal(o.response!.status_code, 200);
+        assert.match(o.response!.request_id, /^req_/);
+        assert.deepEqual(o.response!.body, expected.get(o.custom_id), `${o.custom_id}: same answer as the sync endpoint`);
       }
       const errors = await fileLines(openai, batch.error_file_id);
       assert.equal(errors.length, 1);
-      assert.equal(errors[0].custom_id, 'poisoned');
-      assert.equal(errors[0].error, null);
-      assert.equal(errors[0].response.status_code, 400);
-      assert.deepEqual(errors[0].response.body, expected.get('poisoned'));
-      assert.match(errors[0].response.body.error.message, /'\$\.input' is invalid/);
+      assert.equal(errors[0]!.custom_id, 'poisoned');
+      assert.equal(errors[0]!.error, null);
+      assert.equal(errors[0]!.response!.status_code, 400);
+      assert.deepEqual(errors[0]!.response!.body, expected.get('poisoned'));
+      assert.match((errors[0]!.response!.body as ErrorJson).error.message, /'\$\.input' is invalid/);
 
       const outputFile = await openai.files.retrieve(batch.output_file_id!);
       assert.equal(outputFile.purpose, 'batch_output');
@@ -386,7 +406,10 @@ describe('Batch API', () => {
       // A restarted client finds its batch by metadata instead of creating another.
       const restarted = sdk(server);
       const found = (await restarted.batches.list()).data.filter((b) => b.metadata?.run === 'r1');
-      assert.deepEqual(found.map((b) => b.id), [batch.id]);
+      assert.deepEqual(
+        found.map((b) => b.id),
+        [batch.id],
+      );
       server.releaseBatches();
       const done = await waitForStatus(restarted, batch.id, ['completed']);
       assert.deepEqual(done.request_counts, { total: 2, completed: 2, failed: 0 });
@@ -438,15 +461,27 @@ describe('Batch API', () => {
       }
       const newestFirst = [...ids].reverse();
       const page = async (query: string) =>
-        (await fetch(`${server.url}/batches?${query}`, { headers: { authorization: 'Bearer sk-test' } })).json() as Promise<any>;
+        (await fetch(`${server.url}/batches?${query}`, { headers: { authorization: 'Bearer sk-test' } })).json() as Promise<{
+          object: string;
+          data: Batch[];
+          first_id: string;
+          last_id: string;
+          has_more: boolean;
+        }>;
       const first = await page('limit=2');
       assert.equal(first.object, 'list');
-      assert.deepEqual(first.data.map((b: Batch) => b.id), newestFirst.slice(0, 2));
+      assert.deepEqual(
+        first.data.map((b: Batch) => b.id),
+        newestFirst.slice(0, 2),
+      );
       assert.equal(first.first_id, newestFirst[0]);
       assert.equal(first.last_id, newestFirst[1]);
       assert.equal(first.has_more, true);
       const last = await page(`limit=2&after=${newestFirst[3]}`);
-      assert.deepEqual(last.data.map((b: Batch) => b.id), [newestFirst[4]]);
+      assert.deepEqual(
+        last.data.map((b: Batch) => b.id),
+        [newestFirst[4]],
+      );
       assert.equal(last.has_more, false);
 
       const all: string[] = [];
@@ -465,9 +500,18 @@ describe('Batch API', () => {
       assert.equal(expired.status, 'expired');
       assert.ok(expired.expired_at);
       assert.deepEqual(expired.request_counts, { total: 3, completed: 1, failed: 2 });
-      assert.deepEqual((await fileLines(openai, expired.output_file_id)).map((o) => o.custom_id), ['a']);
+      assert.deepEqual(
+        (await fileLines(openai, expired.output_file_id)).map((o) => o.custom_id),
+        ['a'],
+      );
       const lost = await fileLines(openai, expired.error_file_id);
-      assert.deepEqual(lost.map((o) => [o.custom_id, o.response, o.error.code]), [['b', null, 'batch_expired'], ['c', null, 'batch_expired']]);
+      assert.deepEqual(
+        lost.map((o) => [o.custom_id, o.response, o.error!.code]),
+        [
+          ['b', null, 'batch_expired'],
+          ['c', null, 'batch_expired'],
+        ],
+      );
 
       server.setBatchOutcome('fail');
       const failed = await waitForStatus(openai, (await createBatch(openai, lines)).id, ['failed', 'completed']);
@@ -502,7 +546,12 @@ describe('test server lifecycle and embeddings', () => {
     const openai = sdk(server);
     await createBatch(openai, [line('a', 'x')]); // its validation timer is 60 s away
     server.setFaults([{ kind: 'hang', count: 2 }]);
-    const hung = [1, 2].map(() => post(server, '/embeddings', { model: MODEL, input: 'x' }).then(() => 'answered', () => 'dropped'));
+    const hung = [1, 2].map(() =>
+      post(server, '/embeddings', { model: MODEL, input: 'x' }).then(
+        () => 'answered',
+        () => 'dropped',
+      ),
+    );
     while (server.counters.inFlight < 2) await sleep(5);
     const started = Date.now();
     await server.close();
@@ -511,7 +560,7 @@ describe('test server lifecycle and embeddings', () => {
   });
 
   it('leaves nothing behind: a process that closes its server with hung requests and held batches exits', { timeout: 20_000 }, async () => {
-    const serverModule = fileURLToPath(new URL('./support/openai-server.ts', import.meta.url));
+    const serverModule = fileURLToPath(new URL('../testkit/openai-server.ts', import.meta.url));
     const script = `
       const { startOpenAIServer } = await import(${JSON.stringify(serverModule)});
       const server = await startOpenAIServer({ holdBatches: true, batchDelayMs: 5 });
@@ -539,8 +588,8 @@ describe('test server lifecycle and embeddings', () => {
   it('embeddings: same text → same vector; similar texts closer; dimensions = prefix renormalised', async () => {
     await withOpenAIServer({}, async (server) => {
       const embed = async (input: string, dimensions?: number) => {
-        const res = await post(server, '/embeddings', { model: 'text-embedding-3-large', input, dimensions });
-        return Float32Array.from(res.json.data[0].embedding as number[]);
+        const res = await post<OpenAI.CreateEmbeddingResponse>(server, '/embeddings', { model: 'text-embedding-3-large', input, dimensions });
+        return Float32Array.from(res.json.data[0]!.embedding);
       };
       const boots = await embed('waterproof hiking boots');
       assert.deepEqual(await embed('waterproof hiking boots'), boots);
@@ -552,7 +601,7 @@ describe('test server lifecycle and embeddings', () => {
         const prefix = boots.slice(0, dims);
         const norm = Math.hypot(...prefix);
         assert.equal(short.length, dims);
-        short.forEach((x, i) => assert.ok(Math.abs(x - prefix[i]! / norm) < 1e-6, `dims ${dims}, coordinate ${i}`));
+        for (const [i, x] of short.entries()) assert.ok(Math.abs(x - prefix[i]! / norm) < 1e-6, `dims ${dims}, coordinate ${i}`);
       }
     });
   });

@@ -9,28 +9,28 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Config } from '../src/config.js';
 import { planRun } from '../src/orchestrate/plan.js';
-import { QUEUES, openQueue } from '../src/orchestrate/queue.js';
+import { openQueue, QUEUES } from '../src/orchestrate/queue.js';
 import { listSchedules, registerSchedules } from '../src/orchestrate/schedule.js';
 import { runSpec, type ShardData } from '../src/orchestrate/spec.js';
 import { startWorker, type Worker } from '../src/orchestrate/worker.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
 import { getRun, markInterrupted, type RunDetail } from '../src/store/runs.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer } from './support/openai-server.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { quietLogger, sampleItems, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { type Receiver, startReceiver } from '../testkit/receiver.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 let openai: OpenAIServer;
 let hook: Receiver;
-let db: Db;
 let worker: Worker | undefined;
-let home: string;
 let config: Config;
+
+// Registered before useTestDb(): after() hooks run in registration order, and the worker uses the database until it stops.
+after(() => worker?.stop(1_000));
+const { db, home } = useTestDb();
 
 before(async () => {
   openai = await startOpenAIServer({ poison: 'POISON', latencyMs: 10 });
   hook = await startReceiver();
-  home = await tempDir();
   config = testConfig(home, {
     namespace: 'emb',
     embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 32, baseURL: openai.url, apiKey: 'sk-test', maxBatchInputs: 50 },
@@ -38,12 +38,8 @@ before(async () => {
     queue: { shards: 4, heartbeatSeconds: 10, monitorIntervalSeconds: 1, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5, retryLimit: 2 },
     alert: { webhookUrl: `${hook.url}/hooks/secret`, timeoutMs: 2_000, maxRetries: 1 },
   });
-  db = await openDb({ home });
-  await migrate(db);
 });
 after(async () => {
-  await worker?.stop(1_000);
-  await db?.close();
   await hook?.close();
   await openai?.close();
 });
@@ -67,7 +63,13 @@ test('a scheduled run on the embedded queue: 4 shards, 10 % failures, the close 
   let runId: string;
   try {
     const set = await registerSchedules(queue, config, { kind: 'file', path: catalog });
-    assert.deepEqual(set.map((s) => [s.key, s.cron, s.tz]), [['text.emb.v1', '0 2 * * *', 'UTC'], ['image.emb.v1', '0 3 * * 0', 'UTC']]);
+    assert.deepEqual(
+      set.map((s) => [s.key, s.cron, s.tz]),
+      [
+        ['text.emb.v1', '0 2 * * *', 'UTC'],
+        ['image.emb.v1', '0 3 * * 0', 'UTC'],
+      ],
+    );
     const stored = await listSchedules(queue);
     assert.deepEqual(stored.map((s) => s.key).sort(), ['image.emb.v1', 'text.emb.v1']);
     // What pg-boss's timekeeper sends to the plan queue when the text cron comes due.
@@ -85,11 +87,17 @@ test('a scheduled run on the embedded queue: 4 shards, 10 % failures, the close 
   assert.deepEqual([run.items_seen, run.embedded, run.failed, run.failure_rate], [400, 360, 40, 0.1]);
   assert.equal(await count(`SELECT count(DISTINCT item_id)::int AS n FROM item_embeddings WHERE namespace = 'emb'`), 360);
   // The close job built the version's HNSW index once, after every shard had loaded.
-  assert.equal(await count(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'item_embeddings' AND indexdef LIKE '%hnsw%' AND indexdef LIKE '%''emb''%'`), 1);
+  assert.equal(
+    await count(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'item_embeddings' AND indexdef LIKE '%hnsw%' AND indexdef LIKE '%''emb''%'`),
+    1,
+  );
 
   const [alert] = await hook.waitFor(1);
   assert.equal(alert!.path, '/hooks/secret');
-  assert.match((JSON.parse(alert!.body) as { text: string }).text, new RegExp(`failure rate 10\\.0% is above the 5\\.0% threshold: 40 of 400 items failed in run ${runId}`));
+  assert.match(
+    (JSON.parse(alert!.body) as { text: string }).text,
+    new RegExp(`failure rate 10\\.0% is above the 5\\.0% threshold: 40 of 400 items failed in run ${runId}`),
+  );
   assert.equal((run.summary as { shard_run_ids: string[] }).shard_run_ids.length, 4);
 });
 
@@ -101,7 +109,9 @@ test('a shard left active by a dead worker is retried after its heartbeat lapses
   let resumed: string;
   let abandoned: string;
   try {
-    resumed = (await planRun(queue, db, runSpec({ ...config, namespace: 'resume' }, { kind: 'file', path: catalog }), { trigger: 'test', logger: quietLogger() })).runId;
+    resumed = (
+      await planRun(queue, db, runSpec({ ...config, namespace: 'resume' }, { kind: 'file', path: catalog }), { trigger: 'test', logger: quietLogger() })
+    ).runId;
     // A worker takes a shard and dies: the job stays active with no heartbeat, as after a SIGKILL.
     const [taken] = await queue.boss.fetch<ShardData>(QUEUES.shard);
     abandoned = taken!.id;
@@ -124,10 +134,16 @@ test('a shard left active by a dead worker is retried after its heartbeat lapses
   assert.equal(hook.requests.length, hookStart, 'no alert for a clean run');
 
   // Same version, other dims: the version record refuses it (ConfigError), so no retry is spent.
-  const fatal = await planRun(worker.queue, db, runSpec({ ...config, embed: { ...config.embed, dims: 16 } }, { kind: 'file', path: catalog }, 2), { trigger: 'test', logger: quietLogger() });
+  const fatal = await planRun(worker.queue, db, runSpec({ ...config, embed: { ...config.embed, dims: 16 } }, { kind: 'file', path: catalog }, 2), {
+    trigger: 'test',
+    logger: quietLogger(),
+  });
   const failed = await waitForEnd(fatal.runId, 30_000);
   assert.equal(failed.status, 'failed');
-  assert.match(failed.error ?? '', /^shard \d of 2 failed after 1 attempt\(s\): version "v1" of namespace "emb" \(text\) was created with different settings: dims 32 \(this run: 16\)/);
+  assert.match(
+    failed.error ?? '',
+    /^shard \d of 2 failed after 1 attempt\(s\): version "v1" of namespace "emb" \(text\) was created with different settings: dims 32 \(this run: 16\)/,
+  );
   const [message] = (await hook.waitFor(hookStart + 1)).slice(hookStart);
   assert.match((JSON.parse(message!.body) as { text: string }).text, new RegExp(`run ${fatal.runId} failed`));
   // Its close job was cancelled: it can never run.

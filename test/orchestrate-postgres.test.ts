@@ -5,7 +5,7 @@
  * `itemvec enqueue`, and one worker killed with SIGKILL in the middle of a shard.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,14 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import { openQueue, QUEUES } from '../src/orchestrate/queue.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
-import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
-import { startOpenAIServer, type OpenAIServer } from './support/openai-server.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
+import { type Db, openDb } from '../src/store/db.js';
+import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { type PgliteServer, startPgliteServer } from '../testkit/pglite-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const cli = ['--import', 'tsx', path.join(root, 'src/cli/bin.ts')];
 const exec = promisify(execFile);
 const ITEMS = 20_000;
 const SHARDS = 4;
@@ -101,14 +101,44 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
     },
   ]);
   const env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_HOME: home, ITEMVEC_CONFIG: configFile, ITEMVEC_LOG_LEVEL: 'info',
-    DATABASE_URL: data.url, ITEMVEC_QUEUE_URL: TEST_PG_URL, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, ITEMVEC_METRICS_PORT: '0',
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ITEMVEC_HOME: home,
+    ITEMVEC_CONFIG: configFile,
+    ITEMVEC_LOG_LEVEL: 'info',
+    DATABASE_URL: data.url,
+    ITEMVEC_QUEUE_URL: TEST_PG_URL,
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: openai.url,
+    ITEMVEC_METRICS_PORT: '0',
   };
   const started = performance.now();
   const [a, b] = await Promise.all([startWorkerProcess(env), startWorkerProcess(env)]);
 
-  const queued = await exec(process.execPath, [...cli, 'enqueue', '--catalog', catalog, '--namespace', 'dist', '--shards', String(SHARDS), '--no-index', '--json',
-    '--provider', 'openai', '--model', 'text-embedding-3-small', '--dims', '32', '--trigger', 'test'], { cwd: root, env });
+  const queued = await exec(
+    process.execPath,
+    [
+      ...cli,
+      'enqueue',
+      '--catalog',
+      catalog,
+      '--namespace',
+      'dist',
+      '--shards',
+      String(SHARDS),
+      '--no-index',
+      '--json',
+      '--provider',
+      'openai',
+      '--model',
+      'text-embedding-3-small',
+      '--dims',
+      '32',
+      '--trigger',
+      'test',
+    ],
+    { cwd: root, env },
+  );
   const { run_id: runId } = JSON.parse(queued.stdout) as { run_id: string };
 
   // Kill worker A in the middle of its first shard.
@@ -121,10 +151,14 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
   assert.ok(!a.lines.some((l) => l.msg.startsWith('run finished') || l.msg.startsWith('failure rate')), 'worker A died before finishing its shard');
 
   db = await openDb({ databaseUrl: data.url, home });
-  const run = await until('the run to end', async () => {
-    const [row] = await db!.query<{ status: string }>('SELECT status FROM embedding_runs WHERE run_id = $1', [runId]);
-    return row && row.status !== 'running' ? row : undefined;
-  }, 90_000).catch((err: Error) => {
+  const run = await until(
+    'the run to end',
+    async () => {
+      const [row] = await db!.query<{ status: string }>('SELECT status FROM embedding_runs WHERE run_id = $1', [runId]);
+      return row && row.status !== 'running' ? row : undefined;
+    },
+    90_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; worker B said: ${b.lines.map((l) => JSON.stringify(l)).join('\n')}`);
   });
   const seconds = (performance.now() - started) / 1000;
@@ -154,19 +188,28 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
     versions: Array<{ version: string; catalog_items: number; embedded: number; pending: number }>;
     running: unknown[];
   };
-  assert.deepEqual(status.versions.map((v) => [v.version, v.catalog_items, v.embedded, v.pending]), [['v1', ITEMS, ITEMS, 0]]);
+  assert.deepEqual(
+    status.versions.map((v) => [v.version, v.catalog_items, v.embedded, v.pending]),
+    [['v1', ITEMS, ITEMS, 0]],
+  );
   assert.deepEqual(status.running, []);
 
   // In the queue: every shard completed, and the one worker A held ran a second time (on worker B).
   const queue = await openQueue(testConfig(home, { queue: { url: TEST_PG_URL, schema } }), null, quietLogger());
   try {
     const shards = await queue.boss.findJobs<{ index: number }>(QUEUES.shard, { data: { runId } });
-    assert.deepEqual(shards.map((s) => s.state), Array(SHARDS).fill('completed'));
+    assert.deepEqual(
+      shards.map((s) => s.state),
+      Array(SHARDS).fill('completed'),
+    );
     assert.equal(shards.find((s) => s.data.index === victim.shard)?.retryCount, 1, 'the killed shard was taken up again');
   } finally {
     await queue.stop();
   }
-  assert.ok(b.lines.some((l) => l.msg === 'shard started' && l.shard === victim.shard), 'worker B took over the shard');
+  assert.ok(
+    b.lines.some((l) => l.msg === 'shard started' && l.shard === victim.shard),
+    'worker B took over the shard',
+  );
 
   // Worker B's /metrics: its shards' items, requests and jobs.
   const metrics = await (await fetch(b.metricsUrl)).text();
@@ -178,5 +221,7 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
   const stopped = new Promise((resolve) => b.child.once('exit', (code) => resolve(code)));
   b.child.kill('SIGTERM');
   assert.equal(await stopped, 0);
-  t.diagnostic(`${ITEMS} items in ${SHARDS} shards on 2 workers, one killed: ${seconds.toFixed(1)} s to the run's end; ${openai.counters.inputs} inputs sent (${openai.counters.inputs - ITEMS} again after the kill)`);
+  t.diagnostic(
+    `${ITEMS} items in ${SHARDS} shards on 2 workers, one killed: ${seconds.toFixed(1)} s to the run's end; ${openai.counters.inputs} inputs sent (${openai.counters.inputs - ITEMS} again after the kill)`,
+  );
 });

@@ -9,7 +9,7 @@ import { aggregateSummaries } from '../src/orchestrate/aggregate.js';
 import { jobConfig, runSpec, shardRanges, withoutPassword } from '../src/orchestrate/spec.js';
 import { SAMPLE_BUCKETS, sampleBucket } from '../src/pipeline/sample.js';
 import type { RunSummary } from '../src/pipeline/summary.js';
-import { testConfig } from './support/fixtures.js';
+import { testConfig } from '../testkit/fixtures.js';
 
 test('shards cover the 10,000 buckets exactly once, in contiguous ranges; every item falls in one', () => {
   for (const n of [1, 3, 16, 7_919, SAMPLE_BUCKETS]) {
@@ -29,9 +29,15 @@ test('shards cover the 10,000 buckets exactly once, in contiguous ranges; every 
   }
 });
 
-test('a queued spec keeps no secret: no staging password, no API key; a worker pins the run\'s model over its own', () => {
-  assert.equal(withoutPassword('postgres://etl:s3cret@warehouse:5432/analytics?sslmode=require&password=x'), 'postgres://etl@warehouse:5432/analytics?sslmode=require');
-  const config = testConfig('/tmp/h', { embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 256, apiKey: 'sk-live-secret' }, namespace: 'shoes' });
+test("a queued spec keeps no secret: no staging password, no API key; a worker pins the run's model over its own", () => {
+  assert.equal(
+    withoutPassword('postgres://etl:s3cret@warehouse:5432/analytics?sslmode=require&password=x'),
+    'postgres://etl@warehouse:5432/analytics?sslmode=require',
+  );
+  const config = testConfig('/tmp/h', {
+    embed: { provider: 'openai', model: 'text-embedding-3-small', dims: 256, apiKey: 'sk-live-secret' },
+    namespace: 'shoes',
+  });
   const spec = runSpec(config, { kind: 'postgres', url: 'postgres://etl:s3cret@wh/db', table: 'analytics.catalog_features_raw' }, 8);
   const stored = JSON.stringify(spec);
   assert.ok(!stored.includes('s3cret') && !stored.includes('sk-live'), stored);
@@ -39,7 +45,10 @@ test('a queued spec keeps no secret: no staging password, no API key; a worker p
 
   const worker = testConfig('/srv/worker', { embed: { provider: 'local', apiKey: 'sk-worker', dims: 512 }, run: { createIndex: true } });
   const shard = jobConfig(worker, spec, 'shard');
-  assert.deepEqual([shard.namespace, shard.embed.provider, shard.embed.model, shard.embed.dims, shard.embed.apiKey, shard.home], ['shoes', 'openai', 'text-embedding-3-small', 256, 'sk-worker', '/srv/worker']);
+  assert.deepEqual(
+    [shard.namespace, shard.embed.provider, shard.embed.model, shard.embed.dims, shard.embed.apiKey, shard.home],
+    ['shoes', 'openai', 'text-embedding-3-small', 256, 'sk-worker', '/srv/worker'],
+  );
   assert.equal(shard.run.createIndex, false, 'shards never build the index');
   assert.equal(jobConfig(worker, spec, 'close').run.createIndex, true);
   assert.throws(() => runSpec(testConfig('/tmp/h', { run: { mode: 'batch' } }), { kind: 'file', path: 'x.jsonl' }), /embeddings endpoint/);
@@ -47,17 +56,81 @@ test('a queued spec keeps no secret: no staging password, no API key; a worker p
 });
 
 const shardSummary = (over: Partial<RunSummary>): RunSummary => ({
-  run_id: 'shard', version: 'v1', modality: 'text', provider: 'openai', model: 'm', dims: 32, items_seen: 0, rejected: 0, duplicates: 0, cleaned: 0, truncated: 0, dead_letters_unwritten: 0, embedded: 0,
-  skipped_unchanged: 0, cache_hits: 0, lexical_indexed: 0, sample: 1, sampled_out: 0, failed: 0, failure_rate: 0, alert: false, dry_run: false, chunks: 0, api_calls: 0,
-  retries: 0, retries_by_cause: {}, tokens: 0, cost_usd: 0, mode: 'sync', batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 },
-  latency_ms_mean: 0, latency_ms_p95: 0, wall_s: 1, items_per_s: 0, parquet_parts: 0, objects_url: 'file:///o', database: 'db', ...over,
+  run_id: 'shard',
+  version: 'v1',
+  modality: 'text',
+  provider: 'openai',
+  model: 'm',
+  dims: 32,
+  items_seen: 0,
+  rejected: 0,
+  duplicates: 0,
+  cleaned: 0,
+  truncated: 0,
+  dead_letters_unwritten: 0,
+  embedded: 0,
+  skipped_unchanged: 0,
+  cache_hits: 0,
+  lexical_indexed: 0,
+  sample: 1,
+  sampled_out: 0,
+  failed: 0,
+  failure_rate: 0,
+  alert: false,
+  dry_run: false,
+  chunks: 0,
+  api_calls: 0,
+  retries: 0,
+  retries_by_cause: {},
+  tokens: 0,
+  cost_usd: 0,
+  mode: 'sync',
+  batches: { submitted: 0, loaded: 0, pending: 0, items_in_open_batches: 0 },
+  latency_ms_mean: 0,
+  latency_ms_p95: 0,
+  wall_s: 1,
+  items_per_s: 0,
+  parquet_parts: 0,
+  objects_url: 'file:///o',
+  database: 'db',
+  ...over,
 });
 
-test('a distributed run\'s summary: sums, a failure rate from the sums (not an average of rates), call-weighted latency', () => {
-  const s = aggregateSummaries('run-1', [
-    shardSummary({ run_id: 'a', items_seen: 900, embedded: 900, api_calls: 9, latency_ms_mean: 100, latency_ms_p95: 150, tokens: 9000, cost_usd: 0.0002, retries: 1, retries_by_cause: { RATE_LIMITED: 1 } }),
-    shardSummary({ run_id: 'b', items_seen: 100, embedded: 50, failed: 40, rejected: 10, failure_rate: 0.5, alert: true, api_calls: 1, latency_ms_mean: 1000, latency_ms_p95: 1000, tokens: 500, cost_usd: 0.00001, retries: 2, retries_by_cause: { RATE_LIMITED: 1, TIMEOUT: 1 } }),
-  ], { threshold: 0.05, wallS: 10 });
+test("a distributed run's summary: sums, a failure rate from the sums (not an average of rates), call-weighted latency", () => {
+  const s = aggregateSummaries(
+    'run-1',
+    [
+      shardSummary({
+        run_id: 'a',
+        items_seen: 900,
+        embedded: 900,
+        api_calls: 9,
+        latency_ms_mean: 100,
+        latency_ms_p95: 150,
+        tokens: 9000,
+        cost_usd: 0.0002,
+        retries: 1,
+        retries_by_cause: { RATE_LIMITED: 1 },
+      }),
+      shardSummary({
+        run_id: 'b',
+        items_seen: 100,
+        embedded: 50,
+        failed: 40,
+        rejected: 10,
+        failure_rate: 0.5,
+        alert: true,
+        api_calls: 1,
+        latency_ms_mean: 1000,
+        latency_ms_p95: 1000,
+        tokens: 500,
+        cost_usd: 0.00001,
+        retries: 2,
+        retries_by_cause: { RATE_LIMITED: 1, TIMEOUT: 1 },
+      }),
+    ],
+    { threshold: 0.05, wallS: 10 },
+  );
   assert.equal(s.run_id, 'run-1');
   assert.deepEqual([s.items_seen, s.embedded, s.failed, s.rejected, s.tokens, s.api_calls, s.shards], [1000, 950, 40, 10, 9500, 10, 2]);
   assert.equal(s.failure_rate, 0.05, '50 of 1,000, not the mean of 0 and 0.5');
@@ -89,9 +162,25 @@ test('the Prometheus sink adds what grew since its last call, so repeated progre
 
 test('progress without a terminal: a log line every interval with items/s, tokens, cost and ETA', () => {
   const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({ write: (chunk, _e, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) });
+  const destination = new Writable({
+    write: (chunk, _e, done) => {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
   const reporter = createProgressReporter(createLogger({ level: 'info', destination }), true, { intervalSeconds: 0.001, tty: false });
-  const p = { itemsSeen: 100, done: 50, embedded: 50, skipped: 0, failed: 0, tokens: 1234, costUsd: 0.0000247, position: 500, total: 1000, unit: 'bytes' as const };
+  const p = {
+    itemsSeen: 100,
+    done: 50,
+    embedded: 50,
+    skipped: 0,
+    failed: 0,
+    tokens: 1234,
+    costUsd: 0.0000247,
+    position: 500,
+    total: 1000,
+    unit: 'bytes' as const,
+  };
   reporter.update(p);
   const start = Date.now();
   while (Date.now() - start < 5);
@@ -103,7 +192,16 @@ test('progress without a terminal: a log line every interval with items/s, token
   assert.equal(typeof lines[0]!.eta_s, 'number');
 
   const quiet: unknown[] = [];
-  const slow = createProgressReporter(createLogger({ level: 'info', destination: new Writable({ write: (c, _e, done) => (quiet.push(c), done()) }) }), true, { intervalSeconds: 3600, tty: false });
+  const quietDestination = new Writable({
+    write: (c, _e, done) => {
+      quiet.push(c);
+      done();
+    },
+  });
+  const slow = createProgressReporter(createLogger({ level: 'info', destination: quietDestination }), true, {
+    intervalSeconds: 3600,
+    tty: false,
+  });
   slow.update(p);
   slow.update(p);
   assert.ok(quiet.length <= 1, 'at most one line per interval');

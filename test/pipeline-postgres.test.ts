@@ -12,9 +12,9 @@ import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { similar } from '../src/retrieve/similar.js';
 import { openDb } from '../src/store/db.js';
 import { listFailures } from '../src/store/failures.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from './support/fixtures.js';
-import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
-import { startPgliteServer } from './support/pglite-server.js';
+import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
+import { startPgliteServer } from '../testkit/pglite-server.js';
 
 let local: EmbeddingProvider;
 const logger = quietLogger();
@@ -39,7 +39,10 @@ test('with DATABASE_URL the job runs unchanged through the pg driver', async () 
   try {
     assert.equal(db.driver, 'pg');
     const { candidates } = await similar(db, { orgId: config.orgId, namespace: 'default', itemId: 'wire-0002', k: 2 });
-    assert.deepEqual(candidates.map((c) => c.category), ['Kitchen > Espresso Machines', 'Kitchen > Espresso Machines']);
+    assert.deepEqual(
+      candidates.map((c) => c.category),
+      ['Kitchen > Espresso Machines', 'Kitchen > Espresso Machines'],
+    );
   } finally {
     await db.close();
   }
@@ -73,7 +76,9 @@ test('the job reads a staging table on a Postgres server', async (t) => {
     const [failure] = await listFailures(db, { orgId: config.orgId });
     assert.equal(failure?.item_id, 'stage-bad');
     assert.equal(failure?.field, 'description');
-    const [tags] = await db.query<{ tags: string[]; metadata_version: string }>("SELECT tags, metadata_version FROM catalog_items WHERE item_id = 'stage-0001'");
+    const [tags] = await db.query<{ tags: string[]; metadata_version: string }>(
+      "SELECT tags, metadata_version FROM catalog_items WHERE item_id = 'stage-0001'",
+    );
     assert.deepEqual(tags, { tags: items[0]!.tags, metadata_version: '1' });
   } finally {
     await db.close();

@@ -8,35 +8,29 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { fromSql } from 'pgvector';
+import type { ConfigInput } from '../src/config.js';
 import { createLocalUseProvider } from '../src/embed/local-use.js';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { ProviderError } from '../src/errors.js';
-import { CHUNK_VECTOR_COLUMNS } from '../src/objects/parquet.js';
 import { openObjectStore } from '../src/objects/open.js';
+import { CHUNK_VECTOR_COLUMNS } from '../src/objects/parquet.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
 import { listFailures } from '../src/store/failures.js';
 import { lexicalSearch } from '../src/store/lexical.js';
-import { migrate } from '../src/store/migrations.js';
-import type { ConfigInput } from '../src/config.js';
-import { startOpenAIServer } from './support/openai-server.js';
-import { startS3Server, S3RVER_CREDENTIALS } from './support/s3-server.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
+import { quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { startOpenAIServer } from '../testkit/openai-server.js';
+import { S3RVER_CREDENTIALS, startS3Server } from '../testkit/s3-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
-let home: string;
-let db: Db;
+const { db, home } = useTestDb();
 let local: EmbeddingProvider;
 const logger = quietLogger();
 
 before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
   local = await createLocalUseProvider();
 });
 after(async () => {
-  await db?.close();
   await local?.close();
 });
 
@@ -113,16 +107,24 @@ describe('lexical index', () => {
     await run('lx', items);
     assert.deepEqual(await outOfStep('lx'), []);
     const hits = await lexicalSearch(db, scope('lx'), { text: 'espresso steam wand' }, bm25, 3);
-    assert.ok(hits.length === 3 && hits.every((h) => items.find((i) => i.item_id === h.item_id)!.category === 'Kitchen > Espresso Machines'), JSON.stringify(hits));
+    assert.ok(
+      hits.length === 3 && hits.every((h) => items.find((i) => i.item_id === h.item_id)!.category === 'Kitchen > Espresso Machines'),
+      JSON.stringify(hits),
+    );
 
     const edited = structuredClone(items);
     edited[0]!.description = 'A kayak paddle in carbon fibre.';
     const second = await run('lx', edited);
     assert.deepEqual([second.embedded, second.api_calls, second.lexical_indexed], [1, 1, 0]);
     assert.deepEqual(await outOfStep('lx'), []);
-    assert.deepEqual((await lexicalSearch(db, scope('lx'), { text: 'kayak paddle' }, bm25, 5)).map((h) => h.item_id), ['lx-0001']);
-    const [terms] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM lexical_postings WHERE namespace = 'lx' AND item_id = 'lx-0001' AND lexeme = 'waterproof'");
-    assert.equal(terms!.n, 0, 'the old description\'s words are gone');
+    assert.deepEqual(
+      (await lexicalSearch(db, scope('lx'), { text: 'kayak paddle' }, bm25, 5)).map((h) => h.item_id),
+      ['lx-0001'],
+    );
+    const [terms] = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM lexical_postings WHERE namespace = 'lx' AND item_id = 'lx-0001' AND lexeme = 'waterproof'",
+    );
+    assert.equal(terms!.n, 0, "the old description's words are gone");
 
     // A failing load loses the vector and the words together: nothing half-written.
     edited[1]!.description = 'A tandem bicycle with a wicker basket.';
@@ -136,13 +138,17 @@ describe('lexical index', () => {
     assert.deepEqual(await lexicalSearch(db, scope('lx'), { text: 'tandem bicycle' }, bm25, 5), []);
     const retried = await run('lx', edited);
     assert.deepEqual([retried.embedded, retried.api_calls], [1, 1]);
-    assert.deepEqual((await lexicalSearch(db, scope('lx'), { text: 'tandem bicycle' }, bm25, 5)).map((h) => h.item_id), ['lx-0002']);
+    assert.deepEqual(
+      (await lexicalSearch(db, scope('lx'), { text: 'tandem bicycle' }, bm25, 5)).map((h) => h.item_id),
+      ['lx-0002'],
+    );
   });
 
   test('a version without a lexical index (loaded before it existed) is indexed by the next run, with zero model calls', async () => {
     const items = sampleItems(8, 'lb');
     await run('lb', items);
-    for (const table of ['lexical_postings', 'lexical_documents', 'lexical_terms', 'lexical_corpus']) await db.query(`DELETE FROM ${table} WHERE namespace = 'lb'`);
+    for (const table of ['lexical_postings', 'lexical_documents', 'lexical_terms', 'lexical_corpus'])
+      await db.query(`DELETE FROM ${table} WHERE namespace = 'lb'`);
     const backfill = await run('lb', items);
     assert.deepEqual([backfill.embedded, backfill.api_calls, backfill.skipped_unchanged, backfill.lexical_indexed], [0, 0, 8, 8]);
     assert.deepEqual(await outOfStep('lb'), []);
@@ -199,13 +205,16 @@ describe('Parquet objects', () => {
       "SELECT vector::text AS vector, chunk_count, token_count FROM item_embeddings WHERE namespace = 'pq' AND item_id = 'pq-0001'",
     );
     assert.equal(stored!.chunk_count, chunks.length);
-    assert.equal(stored!.token_count, chunks.reduce((s, c) => s + Number(c.token_count), 0));
+    assert.equal(
+      stored!.token_count,
+      chunks.reduce((s, c) => s + Number(c.token_count), 0),
+    );
     const mean = new Array<number>(512).fill(0);
-    for (const c of chunks) (c.vector as number[]).forEach((x, d) => (mean[d]! += Number(c.token_count) * x));
+    for (const c of chunks) for (const [d, x] of (c.vector as number[]).entries()) mean[d]! += Number(c.token_count) * x;
     const norm = Math.hypot(...mean);
     const expected = mean.map((x) => x / norm);
     const actual = fromSql(stored!.vector) as number[];
-    actual.forEach((x, d) => assert.ok(Math.abs(x - expected[d]!) < 1e-5, `dim ${d}: ${x} vs ${expected[d]}`));
+    for (const [d, x] of actual.entries()) assert.ok(Math.abs(x - expected[d]!) < 1e-5, `dim ${d}: ${x} vs ${expected[d]}`);
   });
 
   test('parts go to an S3-compatible server when the objects URL is s3://', async () => {
@@ -291,7 +300,7 @@ describe('bad input', () => {
       ...local,
       async embed(texts) {
         const result = await local.embed(texts);
-        texts.forEach((t, i) => t.includes('ZERO') && result.vectors[i]!.fill(0));
+        for (const [i, t] of texts.entries()) if (t.includes('ZERO')) result.vectors[i]!.fill(0);
         return result;
       },
     };

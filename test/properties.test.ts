@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { parquetWriteFile } from 'hyparquet-writer';
 import type { RowResult } from '../src/catalog/item.js';
@@ -17,15 +17,15 @@ import { openCatalog } from '../src/catalog/open.js';
 import { validateRow } from '../src/catalog/validate.js';
 import { SourceError } from '../src/errors.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
-import { openDb, type Db } from '../src/store/db.js';
 import { DEAD_LETTER_LIMITS, recordFailures } from '../src/store/failures.js';
-import { migrate } from '../src/store/migrations.js';
-import { quietLogger, tempDir, testConfig } from './support/fixtures.js';
-import { hashProvider } from './support/hash-provider.js';
+import { quietLogger, testConfig } from '../testkit/fixtures.js';
+import { hashProvider } from '../testkit/hash-provider.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const DEFAULTS = { orgId: '00000000-0000-0000-0000-000000000001', namespace: 'default' };
 /** Exit codes the README documents for a run: 2 config, 3 source, 4 database, 5 provider, 6 alert, 7 objects. */
 const DOCUMENTED_EXIT_CODES = new Set([2, 3, 4, 5, 6, 7]);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for (text the reader must reject or clean)
 const INVALID_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\ufffd/;
 
 /** Characters that break naive code: quotes, separators, line breaks, NUL, lone surrogates, U+FFFD, astral. */
@@ -36,16 +36,12 @@ const hostileChar = fc.oneof(
 );
 const hostileText = fc.string({ unit: hostileChar, maxLength: 40 });
 /** Mostly plain text, sometimes hostile: enough valid rows for the invariants to bite. */
-const mostlyPlainText = fc.oneof({ weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'z', ' ', '-', 'é', ','), minLength: 1, maxLength: 30 }) }, { weight: 1, arbitrary: hostileText });
+const mostlyPlainText = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'z', ' ', '-', 'é', ','), minLength: 1, maxLength: 30 }) },
+  { weight: 1, arbitrary: hostileText },
+);
 
-let dir: string;
-let db: Db;
-before(async () => {
-  dir = await tempDir();
-  db = await openDb({ home: dir });
-  await migrate(db);
-});
-after(() => db?.close());
+const { db, home: dir } = useTestDb();
 
 let fileNo = 0;
 async function fileWith(ext: string, content: string | Uint8Array): Promise<string> {
@@ -79,13 +75,20 @@ function checkResult(r: RowResult): void {
 }
 
 function report(t: TestContext, what: string, counts: Record<string, number>): void {
-  t.diagnostic(`${what}: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  t.diagnostic(
+    `${what}: ${Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
+  );
 }
 
 test('the validator: any value in any field is an item or a rejection naming a field, never a throw, never invalid text', (t) => {
   const counts = { rows: 0, items: 0, rejections: 0 };
-  const value = fc.oneof(hostileText, fc.anything({ maxDepth: 3, withBigInt: true, withDate: true, withNullPrototype: true, withTypedArray: true, stringUnit: hostileChar }));
-  const absentOr = <T,>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: a });
+  const value = fc.oneof(
+    hostileText,
+    fc.anything({ maxDepth: 3, withBigInt: true, withDate: true, withNullPrototype: true, withTypedArray: true, stringUnit: hostileChar }),
+  );
+  const absentOr = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: a });
   const row = fc.record(
     {
       item_id: fc.oneof({ weight: 3, arbitrary: mostlyPlainText }, { weight: 1, arbitrary: value }),
@@ -138,7 +141,7 @@ test('JSONL reader: random JSON lines give exactly one result per line', async (
   );
   await fc.assert(
     fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 20 }), async (values) => {
-      const text = values.map((v) => JSON.stringify(v)).join('\n') + '\n';
+      const text = `${values.map((v) => JSON.stringify(v)).join('\n')}\n`;
       const { rows, sourceError } = await readAll(await fileWith('jsonl', text));
       if (Array.isArray(values[0])) {
         // A file whose first line is an array is taken for a JSON array file, said once (SourceError).
@@ -171,14 +174,18 @@ test('CSV reader: quoted fields round-trip exactly; one quote left open is rejec
   const file = fc.oneof(
     fc.record({ rows: fc.array(fc.tuple(anyText, anyText), { minLength: 1, maxLength: 12 }), open: fc.constant(-1), bare: fc.constant<boolean[]>([]) }),
     fc.array(fc.tuple(simpleText, simpleText), { minLength: 1, maxLength: 12 }).chain((rows) =>
-      fc.record({ rows: fc.constant(rows), open: fc.nat({ max: rows.length - 1 }).map((row) => 2 * row + 1), bare: fc.array(fc.boolean(), { minLength: 2 * rows.length, maxLength: 2 * rows.length }) }),
+      fc.record({
+        rows: fc.constant(rows),
+        open: fc.nat({ max: rows.length - 1 }).map((row) => 2 * row + 1),
+        bare: fc.array(fc.boolean(), { minLength: 2 * rows.length, maxLength: 2 * rows.length }),
+      }),
     ),
   );
   await fc.assert(
     fc.asyncProperty(file, async ({ rows, open, bare }) => {
       const write = (v: string, i: number) => (i === open ? `"${v}` : bare[i] && !v.includes(',') ? v : csvQuote(v));
       const ids = rows.map((_, i) => `id${i}`);
-      const text = ['item_id,description,brand', ...rows.map(([d, b], i) => [ids[i], write(d, 2 * i), write(b, 2 * i + 1)].join(','))].join('\n') + '\n';
+      const text = `${['item_id,description,brand', ...rows.map(([d, b], i) => [ids[i], write(d, 2 * i), write(b, 2 * i + 1)].join(','))].join('\n')}\n`;
       const { rows: results, sourceError } = await readAll(await fileWith('csv', text));
       assert.equal(sourceError, null);
       results.forEach(checkResult);
@@ -188,7 +195,10 @@ test('CSV reader: quoted fields round-trip exactly; one quote left open is rejec
       assert.deepEqual(items, expected);
       if (openRow >= 0) {
         const rejected = results.flatMap((r) => (r.ok ? [] : [r.rejection]));
-        assert.deepEqual(rejected.map((r) => [r.ref.line, r.reason]), [[openRow + 2, 'a quote opened on this line is never closed; the lines after it are read as rows of their own']]);
+        assert.deepEqual(
+          rejected.map((r) => [r.ref.line, r.reason]),
+          [[openRow + 2, 'a quote opened on this line is never closed; the lines after it are read as rows of their own']],
+        );
         counts.withOpenQuote++;
       }
       counts.files++;
@@ -204,8 +214,11 @@ test('CSV reader: quoted fields round-trip exactly; one quote left open is rejec
 test('Parquet reader: any column types give exactly one result per row', async (t) => {
   const counts = { files: 0, rows: 0, items: 0 };
   type ColumnType = 'STRING' | 'INT32' | 'INT64' | 'DOUBLE' | 'BOOLEAN' | 'JSON' | 'TIMESTAMP';
-  const column = fc.oneof({ weight: 6, arbitrary: fc.constant<ColumnType>('STRING') }, { weight: 1, arbitrary: fc.constantFrom<ColumnType>('INT32', 'INT64', 'DOUBLE', 'BOOLEAN', 'JSON', 'TIMESTAMP') });
-  const valueOf = (type: string, i: number, s: string): unknown => {
+  const column = fc.oneof(
+    { weight: 6, arbitrary: fc.constant<ColumnType>('STRING') },
+    { weight: 1, arbitrary: fc.constantFrom<ColumnType>('INT32', 'INT64', 'DOUBLE', 'BOOLEAN', 'JSON', 'TIMESTAMP') },
+  );
+  const cellValue = (type: string, i: number, s: string): unknown => {
     switch (type) {
       case 'STRING':
         return s;
@@ -224,23 +237,27 @@ test('Parquet reader: any column types give exactly one result per row', async (
     }
   };
   await fc.assert(
-    fc.asyncProperty(fc.tuple(column, column, column, column), fc.array(fc.option(mostlyPlainText, { nil: null, freq: 8 }), { minLength: 1, maxLength: 15 }), async (types, texts) => {
-      const names = ['item_id', 'description', 'brand', 'tags'];
-      const columnData = names.map((name, c) => ({
-        name,
-        type: types[c]!,
-        data: texts.map((s, i) => (s === null && c > 0 ? null : valueOf(types[c]!, i, s ?? `x${i}`))),
-      }));
-      const file = path.join(dir, `f${++fileNo}.parquet`);
-      parquetWriteFile({ filename: file, columnData: columnData as Parameters<typeof parquetWriteFile>[0]['columnData'] });
-      const { rows, sourceError } = await readAll(file);
-      assert.equal(sourceError, null);
-      assert.equal(rows.length, texts.length);
-      rows.forEach(checkResult);
-      counts.files++;
-      counts.rows += rows.length;
-      counts.items += rows.filter((r) => r.ok).length;
-    }),
+    fc.asyncProperty(
+      fc.tuple(column, column, column, column),
+      fc.array(fc.option(mostlyPlainText, { nil: null, freq: 8 }), { minLength: 1, maxLength: 15 }),
+      async (types, texts) => {
+        const names = ['item_id', 'description', 'brand', 'tags'];
+        const columnData = names.map((name, c) => ({
+          name,
+          type: types[c]!,
+          data: texts.map((s, i) => (s === null && c > 0 ? null : cellValue(types[c]!, i, s ?? `x${i}`))),
+        }));
+        const file = path.join(dir, `f${++fileNo}.parquet`);
+        parquetWriteFile({ filename: file, columnData: columnData as Parameters<typeof parquetWriteFile>[0]['columnData'] });
+        const { rows, sourceError } = await readAll(file);
+        assert.equal(sourceError, null);
+        assert.equal(rows.length, texts.length);
+        rows.forEach(checkResult);
+        counts.files++;
+        counts.rows += rows.length;
+        counts.items += rows.filter((r) => r.ok).length;
+      },
+    ),
     { numRuns: 120 },
   );
   report(t, 'Parquet types', counts);
@@ -250,7 +267,15 @@ test('the dead-letter writer stores any payload: hostile text, any value, deep n
   const counts = { batches: 0, letters: 0, cut: 0 };
   const deep = fc.integer({ min: 1, max: 30_000 }).map((n) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown);
   const payload = fc.oneof(
-    fc.anything({ maxDepth: 4, withBigInt: true, withDate: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, stringUnit: hostileChar }),
+    fc.anything({
+      maxDepth: 4,
+      withBigInt: true,
+      withDate: true,
+      withNullPrototype: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      stringUnit: hostileChar,
+    }),
     deep,
     fc.integer({ min: 1, max: 300_000 }).map((n) => ({ description: 'x'.repeat(n) })),
   );
@@ -262,7 +287,15 @@ test('the dead-letter writer stores any payload: hostile text, any value, deep n
         db,
         key,
         '00000000-0000-4000-8000-000000000000',
-        letters.map((l, i) => ({ itemId: l.itemId, sourceRef: `prop:${counts.letters + i}`, stage: 'extract', errorClass: 'ROW_REJECTED', field: l.field, message: l.message, payload: l.payload })),
+        letters.map((l, i) => ({
+          itemId: l.itemId,
+          sourceRef: `prop:${counts.letters + i}`,
+          stage: 'extract',
+          errorClass: 'ROW_REJECTED',
+          field: l.field,
+          message: l.message,
+          payload: l.payload,
+        })),
       );
       counts.batches++;
       counts.letters += letters.length;
@@ -289,11 +322,21 @@ test('a run over a random catalog ends with a documented code, and rows read = l
   let namespace = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 40 }), async (lines) => {
-      const file = await fileWith('jsonl', lines.join('\n') + '\n');
-      const config = testConfig(dir, { namespace: `prop-${++namespace}`, objects: { url: path.join(dir, 'objects') }, run: { createIndex: false, cache: false } });
+      const file = await fileWith('jsonl', `${lines.join('\n')}\n`);
+      const config = testConfig(dir, {
+        namespace: `prop-${++namespace}`,
+        objects: { url: path.join(dir, 'objects') },
+        run: { createIndex: false, cache: false },
+      });
       try {
         for (const attempt of [1, 2]) {
-          const s = await runEmbeddingJob({ config, source: { kind: 'file', path: file }, db, provider: hashProvider({ maxBatchInputs: 7 }), logger: quietLogger() });
+          const s = await runEmbeddingJob({
+            config,
+            source: { kind: 'file', path: file },
+            db,
+            provider: hashProvider({ maxBatchInputs: 7 }),
+            logger: quietLogger(),
+          });
           assert.equal(
             s.items_seen,
             s.embedded + s.skipped_unchanged + s.cache_hits + s.duplicates + s.sampled_out + s.rejected + s.failed,

@@ -9,17 +9,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { similar } from '../src/retrieve/similar.js';
 import { lexicalSearch } from '../src/store/lexical.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, vectorIndexShape } from '../src/store/versions.js';
-import { tempDir } from './support/fixtures.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
-import { nearVector, randomVector } from './support/random.js';
-import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
+import { nearVector, randomVector } from '../testkit/random.js';
+import { seed, seedCatalog, seedLexical, spec } from '../testkit/seed.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const doc = readFileSync(path.join(root, 'docs/retriever-sql.md'), 'utf8');
@@ -44,13 +41,9 @@ const orgA = randomUUID();
 const orgB = randomUUID();
 const DIMS = 3072;
 const versionSpec = spec(orgA, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' });
-let server: PgliteServer;
-let db: Db;
+const { db } = useTestDb({ driver: 'pg' });
 
 before(async () => {
-  server = await startPgliteServer();
-  db = await openDb({ databaseUrl: server.url, home: await tempDir() });
-  await migrate(db);
   const q = randomVector(1, DIMS);
   const itemsA: Record<string, Float32Array> = { q };
   for (let i = 0; i < 24; i++) itemsA[`n${i}`] = nearVector(q, 10 + i, 0.3 + i * 0.1);
@@ -60,17 +53,20 @@ before(async () => {
   const texts: Record<string, string> = { q: 'Alpine leather boots, waterproof' };
   for (let i = 0; i < 24; i++) texts[`n${i}`] = `${words[(i * 5) % 8]} ${words[(i * 3 + 1) % 8]} ${words[i % 8]} item ${i}`;
   await seedLexical(db, versionSpec, texts);
-  await seedCatalog(db, orgA, 'default', Object.fromEntries(Object.keys(texts).map((id, i) => [id, { tags: id === 'q' ? ['a', 'b', 'c'] : [['a', 'b', 'c', 'd'][i % 4]!, ...(i % 3 ? ['b'] : [])] }])));
+  await seedCatalog(
+    db,
+    orgA,
+    'default',
+    Object.fromEntries(
+      Object.keys(texts).map((id, i) => [id, { tags: id === 'q' ? ['a', 'b', 'c'] : [['a', 'b', 'c', 'd'][i % 4]!, ...(i % 3 ? ['b'] : [])] }]),
+    ),
+  );
   // Org B: the same query id and a perfect twin of A's query vector, text and tags, in the same index.
   const specB = spec(orgB, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' });
   await seed(db, specB, { q, 'b-twin': q, n0: q });
   await seedLexical(db, specB, { q: texts.q!, 'b-twin': texts.q!, n0: texts.q! });
   await seedCatalog(db, orgB, 'default', { q: { tags: ['a', 'b', 'c'] }, 'b-twin': { tags: ['a', 'b', 'c'] } });
   await ensureVectorIndex(db, versionSpec);
-});
-after(async () => {
-  await db?.close();
-  await server?.close();
 });
 
 test('the page has the six documented statements', () => {
@@ -95,8 +91,13 @@ test('similar-items returns what the library returns, through the partial index,
     return tx.query<{ item_id: string; score: number }>(select, [orgA, 'q', 10]);
   });
   const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10, mode: 'dense' });
-  assert.deepEqual(rows.map((r) => r.item_id), library.candidates.map((c) => c.item_id));
-  rows.forEach((r, i) => assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`));
+  assert.deepEqual(
+    rows.map((r) => r.item_id),
+    library.candidates.map((c) => c.item_id),
+  );
+  for (const [i, r] of rows.entries()) {
+    assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`);
+  }
   assert.ok(!rows.some((r) => r.item_id === 'b-twin'), "org B's twin of the query never appears");
   assert.equal(rows[0]!.item_id, 'n0', "org A's own n0, not org B's identical one");
   assert.ok(Number(rows[0]!.score) < 0.999);
@@ -124,8 +125,11 @@ test('score-candidates gives each candidate with a vector its cosine to the quer
 const scope = { orgId: orgA, namespace: 'default', version: 'v1', textSearchConfig: 'english' };
 const bm25 = { k1: 1.2, b: 0.75, maxPostings: 10_000 };
 const sameScores = (rows: Array<{ item_id: string; score: number }>, expected: Array<{ item_id: string; score: number }>) => {
-  assert.deepEqual(rows.map((r) => r.item_id), expected.map((e) => e.item_id));
-  rows.forEach((r, i) => assert.ok(Math.abs(Number(r.score) - expected[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${expected[i]!.score}`));
+  assert.deepEqual(
+    rows.map((r) => r.item_id),
+    expected.map((e) => e.item_id),
+  );
+  for (const [i, r] of rows.entries()) assert.ok(Math.abs(Number(r.score) - expected[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${expected[i]!.score}`);
 };
 
 test('lexical-similar and lexical-search return what the library returns, for one org only', async () => {
@@ -150,6 +154,10 @@ test('similar-fused is what itemvec similar serves: the same items, the same fus
   assert.deepEqual(served.fusion, { dense: 1, lexical: 3, tags: 0.5, rrfK: 60 }, 'the page carries the default weights');
   sameScores(rows, served.candidates);
   // All three signals are at work here, so the statement is tested on each of them.
-  for (const signal of ['dense', 'lexical', 'tags'] as const) assert.ok(served.candidates.some((c) => c.ranks[signal] !== null), signal);
+  for (const signal of ['dense', 'lexical', 'tags'] as const)
+    assert.ok(
+      served.candidates.some((c) => c.ranks[signal] !== null),
+      signal,
+    );
   assert.ok(!rows.some((r) => r.item_id === 'b-twin'));
 });

@@ -9,23 +9,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { NotFoundError } from '../src/errors.js';
-import { competitionRanks, fuse, type FusionSettings } from '../src/retrieve/fusion.js';
-import { search, similar, type Candidate } from '../src/retrieve/similar.js';
+import { competitionRanks, type FusionSettings, fuse } from '../src/retrieve/fusion.js';
+import { type Candidate, search, similar } from '../src/retrieve/similar.js';
 import { parseBlendEmbeddingVersion } from '../src/retrieve/version.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, vectorIndexShape } from '../src/store/versions.js';
-import { BM25, bm25 } from './support/bm25.js';
-import { tempDir } from './support/fixtures.js';
-import { cosine, nearVector, randomVector } from './support/random.js';
-import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
+import { BM25, bm25 } from '../testkit/bm25.js';
+import { cosine, nearVector, randomVector } from '../testkit/random.js';
+import { seed, seedCatalog, seedLexical, spec } from '../testkit/seed.js';
+import { useTestDb } from '../testkit/test-db.js';
 
-let db: Db;
-before(async () => {
-  db = await openDb({ home: await tempDir() });
-  await migrate(db);
-});
-after(() => db?.close());
+const { db } = useTestDb();
 
 const DIMS = 32;
 
@@ -43,7 +36,10 @@ const close = (actual: number | null | undefined, expected: number, what: string
 
 /** A ranked list from scores, best first, ties by id: what each retriever returns. */
 const ranked = (scores: Map<string, number>, depth: number) =>
-  [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, depth).map(([item_id, score]) => ({ item_id, score }));
+  [...scores]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, depth)
+    .map(([item_id, score]) => ({ item_id, score }));
 
 describe('fusion of dense, lexical and tag evidence', () => {
   const orgId = randomUUID();
@@ -76,7 +72,17 @@ describe('fusion of dense, lexical and tag evidence', () => {
     z: 'wool sock',
     ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`f${i}`, `filler product number ${i}`])),
   };
-  const tags: Record<string, string[]> = { q: ['a', 'b', 'c', 'd'], e1: [], m1: ['a', 'b'], t1: ['a', 'b', 'c', 'd'], t3: ['d', 'c', 'b', 'a'], w1: ['x'], w2: ['a'], z: [], c0: ['a', 'b', 'c'] };
+  const tags: Record<string, string[]> = {
+    q: ['a', 'b', 'c', 'd'],
+    e1: [],
+    m1: ['a', 'b'],
+    t1: ['a', 'b', 'c', 'd'],
+    t3: ['d', 'c', 'b', 'a'],
+    w1: ['x'],
+    w2: ['a'],
+    z: [],
+    c0: ['a', 'b', 'c'],
+  };
 
   before(async () => {
     await seed(db, s, vectors);
@@ -94,10 +100,18 @@ describe('fusion of dense, lexical and tag evidence', () => {
 
   /** The three signals' scores for every candidate of q, from the fixtures. */
   const truth = () => {
-    const dense = new Map(Object.keys(vectors).filter((id) => id !== 'q').map((id) => [id, cosine(base, vectors[id]!)]));
+    const dense = new Map(
+      Object.keys(vectors)
+        .filter((id) => id !== 'q')
+        .map((id) => [id, cosine(base, vectors[id]!)]),
+    );
     const lexical = bm25(Object.fromEntries(Object.entries(texts).filter(([id]) => id !== 'e2')), texts.q!.split(' '));
     lexical.delete('q');
-    const tag = new Map(Object.keys(tags).filter((id) => id !== 'q' && jaccard(tags.q!, tags[id]!) > 0).map((id) => [id, jaccard(tags.q!, tags[id]!)]));
+    const tag = new Map(
+      Object.keys(tags)
+        .filter((id) => id !== 'q' && jaccard(tags.q!, tags[id]!) > 0)
+        .map((id) => [id, jaccard(tags.q!, tags[id]!)]),
+    );
     return { dense, lexical, tag };
   };
 
@@ -105,7 +119,11 @@ describe('fusion of dense, lexical and tag evidence', () => {
   function expectedFusion(f: FusionSettings, depth: number, k: number) {
     const t = truth();
     const scores = new Map<string, number>();
-    for (const [signal, list] of [['dense', t.dense], ['lexical', t.lexical], ['tags', t.tag]] as const) {
+    for (const [signal, list] of [
+      ['dense', t.dense],
+      ['lexical', t.lexical],
+      ['tags', t.tag],
+    ] as const) {
       const top = ranked(list, depth);
       for (const item of top) {
         const rank = 1 + top.filter((other) => other.score > item.score).length;
@@ -125,12 +143,16 @@ describe('fusion of dense, lexical and tag evidence', () => {
       assert.equal(r.mode, 'fused');
       assert.deepEqual(r.fusion, fusion);
       const expected = expectedFusion(fusion, 40, 6);
-      assert.deepEqual(ids(r.candidates), expected.map((e) => e.item_id), JSON.stringify(fusion));
-      r.candidates.forEach((c, i) => close(c.score, expected[i]!.score, `${c.item_id} fused score`, 1e-6));
+      assert.deepEqual(
+        ids(r.candidates),
+        expected.map((e) => e.item_id),
+        JSON.stringify(fusion),
+      );
+      for (const [i, c] of r.candidates.entries()) close(c.score, expected[i]!.score, `${c.item_id} fused score`, 1e-6);
     }
   });
 
-  test('every candidate carries each signal\'s own score, also where that signal\'s list did not reach it', async () => {
+  test("every candidate carries each signal's own score, also where that signal's list did not reach it", async () => {
     const t = truth();
     const { candidates } = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 30 });
     assert.ok(candidates.length > 10);
@@ -157,30 +179,60 @@ describe('fusion of dense, lexical and tag evidence', () => {
     const t = truth();
     const dense = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 5, mode: 'dense' });
     assert.equal(dense.mode, 'dense');
-    assert.deepEqual(ids(dense.candidates), ranked(t.dense, 5).map((x) => x.item_id));
-    dense.candidates.forEach((c) => assert.equal(c.score, c.dense_score));
+    assert.deepEqual(
+      ids(dense.candidates),
+      ranked(t.dense, 5).map((x) => x.item_id),
+    );
+    for (const c of dense.candidates) assert.equal(c.score, c.dense_score);
     const lexical = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 3, mode: 'lexical' });
     assert.deepEqual(ids(lexical.candidates), ['w1', 'w2', 'm1']);
-    lexical.candidates.forEach((c) => close(c.score, t.lexical.get(c.item_id)!, `${c.item_id} BM25`));
+    for (const c of lexical.candidates) close(c.score, t.lexical.get(c.item_id)!, `${c.item_id} BM25`);
     const tagged = await similar(db, { orgId, namespace: ns, itemId: 'q', k: 4, mode: 'tags' });
     // t1 and t3 tie at 1 (by id), then c0 (3/4, no vector: tags alone carry it), then m1 (1/2).
-    assert.deepEqual(tagged.candidates.map((c) => [c.item_id, c.score]), [['t1', 1], ['t3', 1], ['c0', 0.75], ['m1', 0.5]]);
+    assert.deepEqual(
+      tagged.candidates.map((c) => [c.item_id, c.score]),
+      [
+        ['t1', 1],
+        ['t3', 1],
+        ['c0', 0.75],
+        ['m1', 0.5],
+      ],
+    );
     // Tied scores share a rank, so the fusion cannot prefer t1 over t3 for its id.
-    assert.deepEqual(tagged.candidates.map((c) => c.ranks.tags), [1, 1, 3, 4]);
+    assert.deepEqual(
+      tagged.candidates.map((c) => c.ranks.tags),
+      [1, 1, 3, 4],
+    );
     // An item without tags has no tag candidates; one without a document no lexical ones.
     assert.deepEqual(ids((await similar(db, { orgId, namespace: ns, itemId: 'z', mode: 'tags' })).candidates), []);
     assert.deepEqual(ids((await similar(db, { orgId, namespace: ns, itemId: 'e2', mode: 'lexical' })).candidates), []);
     const e2 = await similar(db, { orgId, namespace: ns, itemId: 'e2', k: 3 });
-    assert.ok(e2.candidates.every((c) => c.ranks.lexical === null && c.ranks.tags === null), 'e2: dense evidence only');
+    assert.ok(
+      e2.candidates.every((c) => c.ranks.lexical === null && c.ranks.tags === null),
+      'e2: dense evidence only',
+    );
   });
 
   test('search: text fused from dense and lexical evidence; lexical needs no model; a vector is dense only', async () => {
     const lexical = await search(db, { orgId, namespace: ns, text: 'alpine boot', mode: 'lexical', k: 3 });
     const expected = ranked(bm25(Object.fromEntries(Object.entries(texts).filter(([id]) => id !== 'e2')), ['alpine', 'boot']), 3);
-    assert.deepEqual(ids(lexical.candidates), expected.map((e) => e.item_id));
+    assert.deepEqual(
+      ids(lexical.candidates),
+      expected.map((e) => e.item_id),
+    );
     assert.ok(lexical.candidates.every((c) => c.tag_score === null && c.dense_score === null));
-    const provider = { name: 'test', model: 'test-32', dims: DIMS, maxInputTokens: 512, maxBatchInputs: 8, maxBatchTokens: 1000, concurrency: 1, tokenizer: { encode: () => [1], decode: () => '' },
-      embed: async () => ({ vectors: [base], tokens: 1 }), close: async () => {} } as never;
+    const provider = {
+      name: 'test',
+      model: 'test-32',
+      dims: DIMS,
+      maxInputTokens: 512,
+      maxBatchInputs: 8,
+      maxBatchTokens: 1000,
+      concurrency: 1,
+      tokenizer: { encode: () => [1], decode: () => '' },
+      embed: async () => ({ vectors: [base], tokens: 1 }),
+      close: async () => {},
+    } as never;
     const fused = await search(db, { orgId, namespace: ns, text: 'alpine boot', provider, k: 3 });
     // q itself is the nearest vector and holds both words: first for both signals.
     assert.equal(fused.candidates[0]!.item_id, 'q');
@@ -231,19 +283,44 @@ test('version precedence through similar(): request > BLEND_EMBEDDING_VERSION > 
 test('fuse(): weights, competition ranks for ties, k, and signals weighted 0', () => {
   assert.deepEqual(competitionRanks([0.9, 0.5, 0.5, 0.2]), [1, 2, 2, 4]);
   const lists = [
-    { signal: 'dense' as const, items: [{ item_id: 'a', score: 0.9 }, { item_id: 'b', score: 0.8 }] },
-    { signal: 'lexical' as const, items: [{ item_id: 'b', score: 12 }, { item_id: 'c', score: 3 }] },
-    { signal: 'tags' as const, items: [{ item_id: 'c', score: 0.5 }, { item_id: 'a', score: 0.5 }, { item_id: 'd', score: 0.1 }] },
+    {
+      signal: 'dense' as const,
+      items: [
+        { item_id: 'a', score: 0.9 },
+        { item_id: 'b', score: 0.8 },
+      ],
+    },
+    {
+      signal: 'lexical' as const,
+      items: [
+        { item_id: 'b', score: 12 },
+        { item_id: 'c', score: 3 },
+      ],
+    },
+    {
+      signal: 'tags' as const,
+      items: [
+        { item_id: 'c', score: 0.5 },
+        { item_id: 'a', score: 0.5 },
+        { item_id: 'd', score: 0.1 },
+      ],
+    },
   ];
   const out = fuse(lists, { dense: 1, lexical: 2, tags: 0.5, rrfK: 10 }, 10);
   const expected = { a: 1 / 11 + 0.5 / 11, b: 1 / 12 + 2 / 11, c: 2 / 12 + 0.5 / 11, d: 0.5 / 13 };
-  assert.deepEqual(out.map((f) => f.item_id), ['b', 'c', 'a', 'd']);
+  assert.deepEqual(
+    out.map((f) => f.item_id),
+    ['b', 'c', 'a', 'd'],
+  );
   for (const f of out) assert.ok(Math.abs(f.score - expected[f.item_id as keyof typeof expected]) < 1e-6, f.item_id);
   assert.deepEqual(out.find((f) => f.item_id === 'a')!.ranks, { dense: 1, lexical: null, tags: 1 });
   assert.deepEqual(out.find((f) => f.item_id === 'c')!.scores, { dense: null, lexical: 3, tags: 0.5 });
   assert.equal(fuse(lists, { dense: 1, lexical: 2, tags: 0.5, rrfK: 10 }, 2).length, 2);
   // A signal weighted 0 adds nothing: d, found by tags only, drops out.
-  assert.deepEqual(fuse(lists, { dense: 1, lexical: 1, tags: 0, rrfK: 60 }, 10).map((f) => f.item_id), ['b', 'a', 'c']);
+  assert.deepEqual(
+    fuse(lists, { dense: 1, lexical: 1, tags: 0, rrfK: 60 }, 10).map((f) => f.item_id),
+    ['b', 'a', 'c'],
+  );
 });
 
 describe('filtered ANN in a crowded index', () => {
@@ -303,7 +380,10 @@ describe('filtered ANN in a crowded index', () => {
 
     const { candidates } = await similar(db, { orgId: orgA, namespace: ns, itemId: 'query', k: 10 });
     assert.equal(candidates.length, 10);
-    assert.ok(candidates.every((c) => c.item_id.startsWith('a') && c.version === 'v1'), ids(candidates).join(','));
+    assert.ok(
+      candidates.every((c) => c.item_id.startsWith('a') && c.version === 'v1'),
+      ids(candidates).join(','),
+    );
     const truth = new Set(exactTop(10));
     const recall = candidates.filter((c) => truth.has(c.item_id)).length / 10;
     assert.ok(recall >= 0.9, `recall@10 ${recall}`);

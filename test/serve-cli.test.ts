@@ -1,24 +1,25 @@
 /**
- * `itemvec keys add` and `itemvec serve` as an operator runs them: separate processes, signals,
- * stdout, exit codes. The switch of BLEND_EMBEDDING_VERSION through the config file and SIGHUP is
- * tested here, on the real process, without restarting it.
+ * `itemvec keys add` and `itemvec serve` as an operator runs them: stdout, exit codes, and the
+ * service as a real process with its signals. The switch of BLEND_EMBEDDING_VERSION through the
+ * config file and SIGHUP is tested here, on the real process, without restarting it; the commands
+ * around it run in-process.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
-import { tempDir } from './support/fixtures.js';
-import { nearVector, randomVector } from './support/random.js';
-import { seed, spec } from './support/seed.js';
+import { tempDir } from '../testkit/fixtures.js';
+import { nearVector, randomVector } from '../testkit/random.js';
+import { runCli } from '../testkit/run-cli.js';
+import { seed, spec } from '../testkit/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/main.ts')] as const;
+const cli = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/bin.ts')] as const;
 const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_LOG_LEVEL: 'info', ...extra });
 
 const orgId = randomUUID();
@@ -46,17 +47,15 @@ after(() => {
 });
 
 async function itemvec(args: string[], extra: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(cli[0], [...cli.slice(1), ...args], { cwd: root, env: env(extra) });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  const r = await runCli(args, { env: env(extra) });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Resolves with the first stdout line (the listening URL) or rejects with stderr when the process exits first. */
-function start(args: string[], extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+function start(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
   const child = spawn(cli[0], [...cli.slice(1), ...args], { cwd: root, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -88,7 +87,10 @@ test('keys add prints a key once; serve reads with it and switches BLEND_EMBEDDI
   assert.match(key, /^ivk_[A-Za-z0-9_-]{43}$/);
   assert.ok(!added.stderr.includes(key), 'the key is not logged');
   const listed = await itemvec(['keys', 'list', '--home', home, '--json']);
-  assert.deepEqual((JSON.parse(listed.stdout) as Array<{ id: string; org_id: string }>).map((k) => [k.id, k.org_id]), [[id, orgId]]);
+  assert.deepEqual(
+    (JSON.parse(listed.stdout) as Array<{ id: string; org_id: string }>).map((k) => [k.id, k.org_id]),
+    [[id, orgId]],
+  );
   assert.ok(!listed.stdout.includes(key));
   assert.equal((await itemvec(['keys', 'add', '--org', 'not-a-uuid', '--home', home])).code, 2);
 
@@ -100,12 +102,18 @@ test('keys add prints a key once; serve reads with it and switches BLEND_EMBEDDI
     assert.equal(res.status, 200, JSON.stringify(body));
     return body;
   };
-  assert.deepEqual((await version()).candidates.map((c) => c.item_id), ['only-v1']);
+  assert.deepEqual(
+    (await version()).candidates.map((c) => c.item_id),
+    ['only-v1'],
+  );
 
   await writeFile(configFile, JSON.stringify({ retrieve: { blendEmbeddingVersion: 'default=v2' } }));
   server.kill('SIGHUP');
   const switched = await until('the v2 answer', async () => ((await version()).version === 'v2' ? await version() : undefined));
-  assert.deepEqual(switched.candidates.map((c) => c.item_id), ['only-v2']);
+  assert.deepEqual(
+    switched.candidates.map((c) => c.item_id),
+    ['only-v2'],
+  );
   assert.match(started.stderr(), /"blendEmbeddingVersion":"default=v2".*"msg":"settings reloaded"/);
 
   // A broken config on reload is reported and changes nothing.

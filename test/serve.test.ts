@@ -8,20 +8,21 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { createProvider } from '../src/embed/index.js';
+import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { createLogger } from '../src/log.js';
-import { providerFactory } from '../src/serve/providers.js';
+import type { Candidate } from '../src/retrieve/similar.js';
+import type { ErrorBody } from '../src/serve/errors.js';
 import { buildServer, type ItemvecServer } from '../src/serve/server.js';
-import { serveSettings, type ServeSettings } from '../src/serve/settings.js';
+import { type ServeSettings, serveSettings } from '../src/serve/settings.js';
 import { createApiKey, revokeApiKey } from '../src/store/api-keys.js';
-import { openDb, type Db } from '../src/store/db.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
-import { sampleItems, tempDir, testConfig, type RawItem } from './support/fixtures.js';
-import { embedText, startOpenAIServer } from './support/openai-server.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
-import { cosine, randomVector } from './support/random.js';
-import { seed, seedCatalog, seedLexical, spec } from './support/seed.js';
+import { type RawItem, sampleItems, tempDir, testConfig } from '../testkit/fixtures.js';
+import { embedText, startOpenAIServer } from '../testkit/openai-server.js';
+import { type PgliteServer, startPgliteServer } from '../testkit/pglite-server.js';
+import { cosine, randomVector } from '../testkit/random.js';
+import { seed, seedCatalog, seedLexical, spec } from '../testkit/seed.js';
 
 const orgA = randomUUID();
 const orgB = randomUUID();
@@ -56,7 +57,12 @@ async function seedOrg(orgId: string, items: RawItem[], into?: Map<string, Float
   const s = spec(orgId, { provider: 'local', model: local.model, dims: local.dims });
   await seed(db, s, byId);
   await seedLexical(db, s, Object.fromEntries(items.map((it) => [it.item_id, `${it.brand}\n${it.category}\n${it.description}`])));
-  await seedCatalog(db, orgId, 'default', Object.fromEntries(items.map((it) => [it.item_id, { brand: it.brand, category: it.category, description: it.description, tags: it.tags as string[] }])));
+  await seedCatalog(
+    db,
+    orgId,
+    'default',
+    Object.fromEntries(items.map((it) => [it.item_id, { brand: it.brand, category: it.category, description: it.description, tags: it.tags as string[] }])),
+  );
 }
 
 before(async () => {
@@ -87,15 +93,41 @@ after(async () => {
   await pglite?.close();
 });
 
-interface Reply {
+/** A retrieval answer (src/serve/routes): the similar route adds `item_id`. */
+interface RetrievalBody {
+  namespace: string;
+  item_id?: string;
+  version: string;
+  modality: string;
+  mode: string;
+  candidates: Candidate[];
+}
+
+/** The parts of the OpenAPI document (/openapi.json) the tests read. */
+interface OpenApiOperation {
+  parameters: Array<{ name: string; in: string; schema: { minimum?: number; maximum?: number } }>;
+  security: unknown;
+  responses: Record<string, unknown>;
+  requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } };
+}
+interface OpenApiDoc {
+  openapi: string;
+  paths: { '/v1/namespaces/{ns}/items/{id}/similar': { get: OpenApiOperation }; '/v1/namespaces/{ns}/search': { post: OpenApiOperation } };
+  components: { securitySchemes: { apiKey: { scheme: string } } };
+}
+
+interface Reply<T = RetrievalBody & ErrorBody> {
   status: number;
   headers: Headers;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
+  /** The parsed JSON, read as the answer the test expects (a retrieval answer or an error body unless told); null when not JSON (/metrics). */
+  body: T;
 }
 
-async function call(path: string, opts: { key?: string | null; body?: unknown; rawBody?: string; authorization?: string } = {}): Promise<Reply> {
+async function call<T = Reply['body']>(
+  path: string,
+  opts: { key?: string | null; body?: unknown; rawBody?: string; authorization?: string } = {},
+): Promise<Reply<T>> {
   const headers: Record<string, string> = {};
   const key = opts.key === undefined ? KEY_A : opts.key;
   if (opts.authorization !== undefined) headers.authorization = opts.authorization;
@@ -114,7 +146,7 @@ async function call(path: string, opts: { key?: string | null; body?: unknown; r
   } catch {
     // /metrics is text
   }
-  return { status: res.status, headers: res.headers, text, body };
+  return { status: res.status, headers: res.headers, text, body: body as T };
 }
 
 const similarPath = (id: string, query = '', ns = 'default') => `/v1/namespaces/${ns}/items/${encodeURIComponent(id)}/similar${query}`;
@@ -162,12 +194,12 @@ describe('tenant isolation', () => {
       const own = catalogA.get(c.item_id);
       assert.ok(own, `${c.item_id} is not one of org A's items`);
       assert.equal(c.brand, own.brand, `${c.item_id}: brand from org A's catalog row`);
-      assert.ok(Math.abs(c.dense_score - cosine(vectorsA.get('item-0001')!, vectorsA.get(c.item_id)!)) < 1e-4, `${c.item_id}: scored with org A's vectors`);
+      assert.ok(Math.abs(c.dense_score! - cosine(vectorsA.get('item-0001')!, vectorsA.get(c.item_id)!)) < 1e-4, `${c.item_id}: scored with org A's vectors`);
     }
     // item-0001 is a hiking boot in org A and an espresso machine in org B.
-    assert.equal(a.body.candidates[0].category, 'Footwear > Hiking Boots');
-    assert.equal(b.body.candidates[0].category, 'Kitchen > Espresso Machines');
-    assert.ok(b.body.candidates.every((c: { item_id: string; brand: string }) => catalogB.get(c.item_id)?.brand === c.brand));
+    assert.equal(a.body.candidates[0]!.category, 'Footwear > Hiking Boots');
+    assert.equal(b.body.candidates[0]!.category, 'Kitchen > Espresso Machines');
+    assert.ok(b.body.candidates.every((c) => catalogB.get(c.item_id)?.brand === c.brand));
     assert.ok(b.body.candidates.some((c: { item_id: string }) => c.item_id === 'b-only-0001'));
     assert.ok(!a.body.candidates.some((c: { item_id: string }) => c.item_id === 'b-only-0001'));
 
@@ -182,12 +214,12 @@ describe('tenant isolation', () => {
     assert.ok(s.body.candidates.every((c: { item_id: string }) => catalogA.has(c.item_id)));
   });
 
-  test('text search embeds the query with the version\'s own model, per org', async () => {
+  test("text search embeds the query with the version's own model, per org", async () => {
     const a = await call('/v1/namespaces/default/search', { body: { text: 'espresso machine with a steam wand', k: 3 } });
     assert.equal(a.status, 200, a.text);
     assert.equal(a.body.version, 'v1');
     assert.deepEqual(
-      a.body.candidates.map((c: { category: string; ranks: { dense: number | null } }) => [c.category, c.ranks.dense !== null]),
+      a.body.candidates.map((c) => [c.category, c.ranks.dense !== null]),
       Array(3).fill(['Kitchen > Espresso Machines', true]),
     );
     assert.equal(a.body.mode, 'fused');
@@ -218,7 +250,7 @@ describe('bad requests', () => {
     });
   }
 
-  test('search bodies: text xor vector, the version\'s dims, valid JSON', async () => {
+  test("search bodies: text xor vector, the version's dims, valid JSON", async () => {
     const search = (body: unknown) => call('/v1/namespaces/default/search', { body });
     assert.match((await search({ text: 'boots', vector: [1] })).body.message, /give exactly one of "text" or "vector"/);
     assert.match((await search({ k: 3 })).body.message, /give exactly one of "text" or "vector"/);
@@ -231,6 +263,15 @@ describe('bad requests', () => {
     const raw = await call('/v1/namespaces/default/search', { rawBody: '{"text": ' });
     assert.equal(raw.status, 400);
     assert.match(raw.body.message, /JSON/);
+  });
+
+  test('a text search on a version whose provider this service cannot run is a 400 that says to send a vector', async () => {
+    const r = await call('/v1/namespaces/default/search', { body: { text: 'boots', version: 'v2' } });
+    assert.equal(r.status, 400, r.text);
+    assert.match(
+      r.body.message,
+      /version "v2" of namespace "default" was embedded with provider "test", which cannot embed query text; search with a vector instead/,
+    );
   });
 
   test('a namespace name that cannot exist is a 400', async () => {
@@ -248,7 +289,10 @@ describe('bad requests', () => {
       const r = await call(similarPath(id, '?mode=dense', 'long-ids'));
       assert.equal(r.status, 200, r.text.slice(0, 300));
       assert.equal(r.body.item_id, id);
-      assert.deepEqual(r.body.candidates.map((c: { item_id: string }) => c.item_id), [id === long ? ascii : long]);
+      assert.deepEqual(
+        r.body.candidates.map((c: { item_id: string }) => c.item_id),
+        [id === long ? ascii : long],
+      );
     }
     const tooLong = await call(similarPath('x'.repeat(513), '', 'long-ids'));
     assert.equal(tooLong.status, 400);
@@ -319,7 +363,7 @@ test('search retries a transient provider error with the query retry policy: six
     db,
     settings: () => settings,
     logger: createLogger({ level: 'silent' }),
-    providerFor: providerFactory({ apiKey: 'sk-test', baseURL: provider.url }),
+    embed: { apiKey: 'sk-test', baseURL: provider.url },
   });
   try {
     const s = spec(orgA, { namespace: 'flaky', provider: 'openai', model: 'text-embedding-3-small', dims: 32 });
@@ -329,7 +373,10 @@ test('search retries a transient provider error with the query retry policy: six
     const address = flaky.server.address();
     assert.ok(address && typeof address === 'object');
     for (let i = 0; i < 6; i++) {
-      provider.setFaults([{ status: i % 2 ? 503 : 500, count: 1 }, { status: 429, count: 1, retryAfterMs: 20 }]);
+      provider.setFaults([
+        { status: i % 2 ? 503 : 500, count: 1 },
+        { status: 429, count: 1, retryAfterMs: 20 },
+      ]);
       const res = await fetch(`http://127.0.0.1:${address.port}/v1/namespaces/flaky/search`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
@@ -369,6 +416,27 @@ describe('operations', () => {
     }
   });
 
+  test('/readyz is 503 and names the migration when the schema is behind this build', async () => {
+    const behind = await openDb({ home: await tempDir() });
+    await migrate(behind);
+    const [latest] = await behind.query<{ id: number }>('SELECT max(id) AS id FROM itemvec_migrations');
+    await behind.query('DELETE FROM itemvec_migrations WHERE id = $1', [latest!.id]);
+    const other = await buildServer({ db: behind, settings: settingsWith(), logger: createLogger({ level: 'silent' }) });
+    try {
+      await other.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = other.server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), {
+        status: 'not ready',
+        reason: `database schema is at migration ${latest!.id - 1}, this build needs ${latest!.id}: run itemvec migrate`,
+      });
+    } finally {
+      await other.close();
+      await behind.close();
+    }
+  });
+
   test('/metrics has request durations and counts by route pattern and status, and no secrets', async () => {
     await call(similarPath('item-0001', '?k=0'));
     await call(similarPath('item-0001'), { key: null });
@@ -377,7 +445,12 @@ describe('operations', () => {
     assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const route = '/v1/namespaces/:ns/items/:id/similar';
     for (const status of ['200', '400', '401', '404']) {
-      assert.match(m.text, new RegExp(`itemvec_http_request_duration_seconds_bucket\\{le="0\\.01",method="GET",route="${route.replaceAll('/', '\\/')}",status_code="${status}"\\} \\d+`));
+      assert.match(
+        m.text,
+        new RegExp(
+          `itemvec_http_request_duration_seconds_bucket\\{le="0\\.01",method="GET",route="${route.replaceAll('/', '\\/')}",status_code="${status}"\\} \\d+`,
+        ),
+      );
       assert.match(m.text, new RegExp(`itemvec_http_requests_total\\{method="GET",route="${route.replaceAll('/', '\\/')}",status_code="${status}"\\} [1-9]`));
     }
     assert.match(m.text, /itemvec_retrieval_candidates_total\{operation="similar",signals="dense\+lexical[a-z+]*"\} [1-9]/);
@@ -390,13 +463,19 @@ describe('operations', () => {
   });
 
   test('the OpenAPI document is JSON and lists every route with its parameters', async () => {
-    const r = await call('/openapi.json', { key: null });
+    const r = await call<OpenApiDoc>('/openapi.json', { key: null });
     assert.equal(r.status, 200);
     const doc = r.body;
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/healthz', '/metrics', '/readyz', '/v1/namespaces/{ns}/items/{id}/similar', '/v1/namespaces/{ns}/search']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/healthz',
+      '/metrics',
+      '/readyz',
+      '/v1/namespaces/{ns}/items/{id}/similar',
+      '/v1/namespaces/{ns}/search',
+    ]);
     const similarOp = doc.paths['/v1/namespaces/{ns}/items/{id}/similar'].get;
-    const k = similarOp.parameters.find((p: { name: string }) => p.name === 'k');
+    const k = similarOp.parameters.find((p) => p.name === 'k')!;
     assert.deepEqual([k.in, k.schema.minimum, k.schema.maximum], ['query', 1, 1000]);
     assert.deepEqual(similarOp.security, [{ apiKey: [] }]);
     assert.equal(doc.components.securitySchemes.apiKey.scheme, 'bearer');

@@ -2,33 +2,27 @@
  * The database layer (src/store) and the similarity reads over it (src/retrieve), as one contract
  * run against both drivers of openDb:
  *  - PGlite in-process (the embedded default);
- *  - the `pg` Pool over the wire, against PGlite served by pglite-socket (test/support/pglite-server.ts).
+ *  - the `pg` Pool over the wire, against PGlite served by pglite-socket (testkit/pglite-server.ts).
  * Then the real PostgreSQL server of this machine, which has no pgvector: migrate must say how to fix
  * that. URL from ITEMVEC_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres, trust
  * auth); unreachable → skip locally, fail when CI=true.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ConfigError, DatabaseError, NotFoundError } from '../src/errors.js';
-import { similar, search } from '../src/retrieve/similar.js';
+import { search, similar } from '../src/retrieve/similar.js';
 import { parseBlendEmbeddingVersion, resolveVersion } from '../src/retrieve/version.js';
-import { openDb, type Db, type Queryable } from '../src/store/db.js';
-import {
-  countItemVectors,
-  getCatalogItem,
-  lookupExisting,
-  upsertCatalogItems,
-  upsertItemVectors,
-} from '../src/store/embeddings.js';
-import { clearFailures, listFailures, recordFailures, type FailureRecord } from '../src/store/failures.js';
+import { type Db, openDb, type Queryable } from '../src/store/db.js';
+import { countItemVectors, getCatalogItem, lookupExisting, upsertCatalogItems, upsertItemVectors } from '../src/store/embeddings.js';
+import { clearFailures, type FailureRecord, listFailures, recordFailures } from '../src/store/failures.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vectorIndexShape } from '../src/store/versions.js';
-import { tempDir } from './support/fixtures.js';
-import { startPgliteServer, type PgliteServer } from './support/pglite-server.js';
-import { connectTestPostgres, needServer, TEST_PG_URL } from './support/local-postgres.js';
-import { cosine, nearVector, randomVector } from './support/random.js';
-import { catalogItem, keyOf, seed, spec, vectorRow } from './support/seed.js';
+import { tempDir } from '../testkit/fixtures.js';
+import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
+import { cosine, nearVector, randomVector } from '../testkit/random.js';
+import { catalogItem, keyOf, seed, spec, vectorRow } from '../testkit/seed.js';
+import { useTestDb } from '../testkit/test-db.js';
 
 /** The text of the `nn` query that similar()/search() send inside their transaction, with its parameters. */
 interface Captured {
@@ -94,18 +88,14 @@ const sqlState = (code: string) => (err: unknown) => {
 // ---------------------------------------------------------------------------------------------
 // The contract, once per driver
 
-function storeContract(name: string, driver: Db['driver'], open: () => Promise<Db>, close: () => Promise<void> = async () => {}) {
+function storeContract(name: string, driver: Db['driver']) {
   describe(name, () => {
-    let db: Db;
+    // Not migrated by the fixture: the first migration's result is part of the contract.
+    const { db } = useTestDb({ driver, migrate: false });
     let firstMigration: number[];
 
     before(async () => {
-      db = await open();
       firstMigration = await migrate(db);
-    });
-    after(async () => {
-      await db?.close();
-      await close();
     });
 
     test('opens the expected driver', () => {
@@ -113,10 +103,16 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
     });
 
     test('migrate applies every migration once; a second call applies nothing', async () => {
-      assert.deepEqual(firstMigration, MIGRATIONS.map((m) => m.id));
+      assert.deepEqual(
+        firstMigration,
+        MIGRATIONS.map((m) => m.id),
+      );
       assert.deepEqual(await migrate(db), []);
       const rows = await db.query<{ id: number }>('SELECT id FROM itemvec_migrations ORDER BY id');
-      assert.deepEqual(rows.map((r) => Number(r.id)), MIGRATIONS.map((m) => m.id));
+      assert.deepEqual(
+        rows.map((r) => Number(r.id)),
+        MIGRATIONS.map((m) => m.id),
+      );
     });
 
     test("item_embeddings has the plan's columns and primary key", async () => {
@@ -154,7 +150,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
          WHERE t.table_schema = current_schema() AND t.table_name = 'item_embeddings' AND t.constraint_type = 'PRIMARY KEY'
          ORDER BY k.ordinal_position`,
       );
-      assert.deepEqual(pk.map((r) => r.column_name), ['org_id', 'item_id', 'namespace', 'modality', 'version']);
+      assert.deepEqual(
+        pk.map((r) => r.column_name),
+        ['org_id', 'item_id', 'namespace', 'modality', 'version'],
+      );
     });
 
     test('the dims CHECK rejects a vector whose length differs from dims', async () => {
@@ -207,10 +206,12 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.equal((await ensureVersion(db, spec(orgId, { namespace: 'versions', modality: 'image', version: 'v2' }))).status, 'active');
 
       const listed = await listVersions(db, orgId);
-      assert.deepEqual(
-        listed.map((v) => `${v.namespace}/${v.modality}/${v.version}:${v.status}:${v.rows}`).sort(),
-        ['versions-2/text/v2:active:0', 'versions/image/v2:active:0', 'versions/text/v1:active:0', 'versions/text/v2:inactive:0'],
-      );
+      assert.deepEqual(listed.map((v) => `${v.namespace}/${v.modality}/${v.version}:${v.status}:${v.rows}`).sort(), [
+        'versions-2/text/v2:active:0',
+        'versions/image/v2:active:0',
+        'versions/text/v1:active:0',
+        'versions/text/v2:inactive:0',
+      ]);
     });
 
     test('upsertItemVectors stores rows that lookupExisting finds; a second upsert updates in place', async () => {
@@ -276,9 +277,9 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       ]);
       const tagsOf = async () =>
         Object.fromEntries(
-          (await db.query<{ item_id: string; tags: string[] }>('SELECT item_id, tags FROM catalog_items WHERE org_id = $1 AND namespace = $2', [orgId, ns])).map(
-            (r) => [r.item_id, r.tags],
-          ),
+          (
+            await db.query<{ item_id: string; tags: string[] }>('SELECT item_id, tags FROM catalog_items WHERE org_id = $1 AND namespace = $2', [orgId, ns])
+          ).map((r) => [r.item_id, r.tags]),
         );
       assert.deepEqual(await tagsOf(), { c1: ['hiking', 'waterproof'], c2: [], c3: ['a, b', 'quote "x"', 'ümlaut', '{brace}'] });
 
@@ -294,7 +295,12 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.deepEqual(await tagsOf(), { c1: [], c2: ['now-tagged'], c3: ['a, b', 'quote "x"', 'ümlaut', '{brace}'] });
       const count = await db.query<{ n: string }>('SELECT count(*) AS n FROM catalog_items WHERE org_id = $1', [orgId]);
       assert.equal(Number(count[0]!.n), 3);
-      assert.deepEqual(await getCatalogItem(db, orgId, ns, 'c1'), { title: 'New Title', brand: 'NewBrand', category: 'Outdoor > Boots', description: 'Updated' });
+      assert.deepEqual(await getCatalogItem(db, orgId, ns, 'c1'), {
+        title: 'New Title',
+        brand: 'NewBrand',
+        category: 'Outdoor > Boots',
+        description: 'Updated',
+      });
       assert.equal(await getCatalogItem(db, randomUUID(), ns, 'c1'), null, 'another org does not see it');
       assert.equal((await lookupExisting(db, keyOf(s), ['c1'])).get('c1')?.attributesHash, 'a1b');
     });
@@ -318,7 +324,11 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       });
 
       // Two failures of one key in one call must not trip ON CONFLICT ("cannot affect row a second time").
-      await recordFailures(db, keyA, run1, [failure('x1', 'first'), failure('x1', 'first again'), failure(null, 'no id', { stage: 'extract', field: 'item_id' })]);
+      await recordFailures(db, keyA, run1, [
+        failure('x1', 'first'),
+        failure('x1', 'first again'),
+        failure(null, 'no id', { stage: 'extract', field: 'item_id' }),
+      ]);
       await recordFailures(db, keyA, run2, [failure('x1', 'second', { stage: 'load', errorClass: 'DatabaseError' })]);
       await recordFailures(db, keyB, run1, [failure('x1', 'org b')]);
 
@@ -340,13 +350,22 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.deepEqual(payload[0]?.payload, { item_id: 'x1', n: '10' });
 
       const listB = await listFailures(db, { orgId: orgB });
-      assert.deepEqual(listB.map((f) => [f.failure_key, f.message]), [['x1', 'org b']]);
-      assert.deepEqual((await listFailures(db, { orgId: orgA, runId: run1 })).map((f) => f.failure_key), ['catalog.jsonl:17']);
+      assert.deepEqual(
+        listB.map((f) => [f.failure_key, f.message]),
+        [['x1', 'org b']],
+      );
+      assert.deepEqual(
+        (await listFailures(db, { orgId: orgA, runId: run1 })).map((f) => f.failure_key),
+        ['catalog.jsonl:17'],
+      );
       assert.equal((await listFailures(db, { orgId: orgA, namespace: 'elsewhere' })).length, 0);
       assert.equal((await listFailures(db, { orgId: orgA, limit: 1 })).length, 1);
 
       await clearFailures(db, keyA, ['x1']);
-      assert.deepEqual((await listFailures(db, { orgId: orgA })).map((f) => f.failure_key), ['catalog.jsonl:17']);
+      assert.deepEqual(
+        (await listFailures(db, { orgId: orgA })).map((f) => f.failure_key),
+        ['catalog.jsonl:17'],
+      );
       assert.equal((await listFailures(db, { orgId: orgB })).length, 1, "clearing org A's key leaves org B's row");
     });
 
@@ -361,7 +380,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
 
       const shape = vectorIndexShape(s);
       assert.equal(shape.type, 'vector');
-      const idx = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2', ['item_embeddings', shape.name]);
+      const idx = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2', [
+        'item_embeddings',
+        shape.name,
+      ]);
       assert.equal(idx.length, 1, `index ${shape.name} exists`);
       assert.match(idx[0]!.indexdef, /USING hnsw \(\(\(vector\)::vector\(512\)\) vector_cosine_ops\) WHERE/);
       assert.match(idx[0]!.indexdef, /namespace = 'idx512'/);
@@ -398,7 +420,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.doesNotMatch(await explain(db, bareCast), new RegExp(shape.name), 'a bare halfvec cast cannot use the index');
 
       const { candidates } = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 3, mode: 'dense' });
-      assert.deepEqual(candidates.map((c) => c.item_id), ['near', 'mid', 'far']);
+      assert.deepEqual(
+        candidates.map((c) => c.item_id),
+        ['near', 'mid', 'far'],
+      );
       for (const c of candidates) {
         const expected = cosine(base, items[c.item_id as keyof typeof items]);
         assert.ok(Math.abs(c.score - expected) < 5e-3, `${c.item_id}: score ${c.score} vs cosine ${expected} (halfvec precision)`);
@@ -425,7 +450,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
         .filter(([id]) => id !== 'q')
         .map(([id, v]) => ({ id, score: cosine(q, v) }))
         .sort((x, y) => y.score - x.score);
-      assert.deepEqual(candidates.map((c) => c.item_id), expected.map((e) => e.id));
+      assert.deepEqual(
+        candidates.map((c) => c.item_id),
+        expected.map((e) => e.id),
+      );
       candidates.forEach((c, i) => {
         assert.ok(Math.abs(c.score - expected[i]!.score) < 1e-5, `${c.item_id}: ${c.score} vs ${expected[i]!.score}`);
         if (i > 0) assert.ok(candidates[i - 1]!.score >= c.score, 'ordered by score');
@@ -436,7 +464,10 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.equal(candidates[1]!.brand, null, 'no catalog row → null fields');
 
       const top2 = await similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 2 });
-      assert.deepEqual(top2.candidates.map((c) => c.item_id), expected.slice(0, 2).map((e) => e.id));
+      assert.deepEqual(
+        top2.candidates.map((c) => c.item_id),
+        expected.slice(0, 2).map((e) => e.id),
+      );
       await assert.rejects(similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'nope' }), NotFoundError);
       await assert.rejects(similar(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 0 }), ConfigError);
     });
@@ -458,8 +489,12 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       await upsertCatalogItems(db, orgB, ns, [{ item: catalogItem(orgB, ns, 'a-near', { brand: 'BrandB' }), attributesHash: 'y' }]);
 
       const a = await similar(db, { orgId: orgA, namespace: ns, itemId: 'shared-1', k: 10 });
-      assert.deepEqual(a.candidates.map((c) => c.item_id), ['a-near', 'a-far'], 'org A sees only its own items, ranked by its own shared-1');
-      assert.equal(a.candidates[0]!.brand, 'BrandA', "the catalog join is org-scoped too");
+      assert.deepEqual(
+        a.candidates.map((c) => c.item_id),
+        ['a-near', 'a-far'],
+        'org A sees only its own items, ranked by its own shared-1',
+      );
+      assert.equal(a.candidates[0]!.brand, 'BrandA', 'the catalog join is org-scoped too');
       assert.ok(Math.abs(a.candidates[0]!.dense_score! - cosine(sharedA, itemsA['a-near'])) < 1e-5, "org A's score uses org A's vectors");
 
       const b = await similar(db, { orgId: orgB, namespace: ns, itemId: 'shared-1', k: 10 });
@@ -468,9 +503,15 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       assert.equal(b.candidates.find((c) => c.item_id === 'a-near')?.brand, 'BrandB');
 
       const searchA = await search(db, { orgId: orgA, namespace: ns, vector: sharedA, k: 10 });
-      assert.deepEqual(searchA.candidates.map((c) => c.item_id), ['shared-1', 'a-near', 'a-far']);
+      assert.deepEqual(
+        searchA.candidates.map((c) => c.item_id),
+        ['shared-1', 'a-near', 'a-far'],
+      );
       const searchB = await search(db, { orgId: orgB, namespace: ns, vector: sharedA, k: 10 });
-      assert.deepEqual(searchB.candidates.slice(0, 2).map((c) => c.item_id), ['b-twin-of-a', 'a-near']);
+      assert.deepEqual(
+        searchB.candidates.slice(0, 2).map((c) => c.item_id),
+        ['b-twin-of-a', 'a-near'],
+      );
       assert.ok(searchB.candidates.every((c) => c.item_id in itemsB));
       assert.equal(searchB.candidates.length, 4);
 
@@ -505,9 +546,15 @@ function storeContract(name: string, driver: Db['driver'], open: () => Promise<D
       // similar() reads through the same resolution.
       const viaBlend = await similar(db, { orgId, namespace: ns, itemId: 'q', blend: parseBlendEmbeddingVersion('v3') });
       assert.equal(viaBlend.version.version, 'v3');
-      assert.deepEqual(viaBlend.candidates.map((c) => c.item_id), ['only-v3']);
+      assert.deepEqual(
+        viaBlend.candidates.map((c) => c.item_id),
+        ['only-v3'],
+      );
       const viaActive = await similar(db, { orgId, namespace: ns, itemId: 'q' });
-      assert.deepEqual(viaActive.candidates.map((c) => c.item_id), ['only-v1']);
+      assert.deepEqual(
+        viaActive.candidates.map((c) => c.item_id),
+        ['only-v1'],
+      );
     });
   });
 }
@@ -534,21 +581,8 @@ test('parseBlendEmbeddingVersion accepts the documented forms and rejects malfor
   }
 });
 
-storeContract('store contract: PGlite in-process', 'pglite', async () => openDb({ home: await tempDir() }));
-
-let server: PgliteServer | undefined;
-storeContract(
-  'store contract: pg driver over the wire (PGlite via pglite-socket)',
-  'pg',
-  async () => {
-    server = await startPgliteServer();
-    // openDb's default pool (4 connections): the helper's server accepts that many.
-    return openDb({ databaseUrl: server.url, home: await tempDir() });
-  },
-  async () => {
-    await server?.close();
-  },
-);
+storeContract('store contract: PGlite in-process', 'pglite');
+storeContract('store contract: pg driver over the wire (PGlite via pglite-socket)', 'pg');
 
 // ---------------------------------------------------------------------------------------------
 // This machine's PostgreSQL server (no pgvector), and an unreachable one

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
+import type { CatalogItem } from '../src/catalog/item.js';
+import { DEFAULT_PROMPT_TEMPLATE } from '../src/config.js';
 import { cl100kTokenizer } from '../src/embed/cl100k.js';
 import { ConfigError } from '../src/errors.js';
+import { metadataHash } from '../src/pipeline/hash.js';
+import { poolChunkVectors } from '../src/pipeline/vectors.js';
 import { chunkText } from '../src/prompt/chunk.js';
 import { compileTemplate } from '../src/prompt/template.js';
-import { DEFAULT_PROMPT_TEMPLATE } from '../src/config.js';
-import { poolChunkVectors } from '../src/pipeline/vectors.js';
-import { metadataHash } from '../src/pipeline/hash.js';
-import type { CatalogItem } from '../src/catalog/item.js';
 
 const item: CatalogItem = {
   itemId: 'sku-1',
@@ -24,18 +24,21 @@ const item: CatalogItem = {
   namespace: 'default',
 };
 
-test('the default prompt is the plan\'s template', () => {
+test("the default prompt is the plan's template", () => {
   assert.equal(compileTemplate(DEFAULT_PROMPT_TEMPLATE).render(item), 'Product: TrailForge Footwear > Hiking Boots\nDescription: Waterproof leather boot.');
   assert.equal(compileTemplate('{item_id}: {tags} | {brand}').render(item), 'sku-1: boots, hiking | TrailForge');
 });
 
 test('{title}: the product name, empty when the item has none', () => {
   const t = compileTemplate('Product: {title}\nBrand: {brand}\nDescription: {description}');
-  assert.equal(t.render({ ...item, title: 'Korrun Marlow 3 Hiking Boot' }), 'Product: Korrun Marlow 3 Hiking Boot\nBrand: TrailForge\nDescription: Waterproof leather boot.');
+  assert.equal(
+    t.render({ ...item, title: 'Korrun Marlow 3 Hiking Boot' }),
+    'Product: Korrun Marlow 3 Hiking Boot\nBrand: TrailForge\nDescription: Waterproof leather boot.',
+  );
   assert.equal(t.render(item), 'Product: \nBrand: TrailForge\nDescription: Waterproof leather boot.');
 });
 
-test('the lexical text is the placeholders\' values without the template\'s words; an item with none of them is empty', () => {
+test("the lexical text is the placeholders' values without the template's words; an item with none of them is empty", () => {
   const t = compileTemplate(DEFAULT_PROMPT_TEMPLATE);
   assert.equal(t.lexicalText(item), 'TrailForge\nFootwear > Hiking Boots\nWaterproof leather boot.');
   const titled = compileTemplate('Product: {title}\nBrand: {brand}');
@@ -49,7 +52,10 @@ test('the lexical text is the placeholders\' values without the template\'s word
 });
 
 test('an unknown placeholder fails when the template is compiled', () => {
-  assert.throws(() => compileTemplate('Product: {name}'), (err: unknown) => err instanceof ConfigError && /unknown placeholder \{name\}; known: \{item_id\} \{title\}/.test(err.message));
+  assert.throws(
+    () => compileTemplate('Product: {name}'),
+    (err: unknown) => err instanceof ConfigError && /unknown placeholder \{name\}; known: \{item_id\} \{title\}/.test(err.message),
+  );
 });
 
 test('the metadata hash changes with the prompt, the model and the dims, and only with them', () => {
@@ -75,10 +81,19 @@ test('long text is split on token boundaries into chunks within the limit that c
   // At least the minimum number of chunks; one more only when a cut had to move back off a split character.
   assert.ok(chunks.length >= Math.ceil(total / 8191) && chunks.length <= Math.ceil(total / 8191) + 1, `${chunks.length} chunks for ${total} tokens`);
   assert.ok(chunks.every((c) => c.tokens <= 8191 && c.tokens > 0));
-  assert.equal(chunks.reduce((s, c) => s + c.tokens, 0), total);
-  assert.deepEqual(chunks.map((c) => c.index), chunks.map((_, i) => i));
+  assert.equal(
+    chunks.reduce((s, c) => s + c.tokens, 0),
+    total,
+  );
+  assert.deepEqual(
+    chunks.map((c) => c.index),
+    chunks.map((_, i) => i),
+  );
   // No chunk ends in half a character (a multi-byte emoji split across tokens).
-  assert.ok(chunks.every((c) => !c.text.includes('\uFFFD')), 'no replacement characters');
+  assert.ok(
+    chunks.every((c) => !c.text.includes('\uFFFD')),
+    'no replacement characters',
+  );
   assert.equal(chunks.map((c) => c.text).join(''), text);
 });
 

@@ -12,27 +12,21 @@ import { purgeVersionObjects } from '../src/objects/parquet.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { sampleBucket } from '../src/pipeline/sample.js';
 import { similar } from '../src/retrieve/similar.js';
-import { openDb, type Db } from '../src/store/db.js';
 import { countItemVectors } from '../src/store/embeddings.js';
-import { migrate } from '../src/store/migrations.js';
 import { listRuns } from '../src/store/runs.js';
 import { activateVersion, deleteVersion, listVersions, retireVersion, rollbackVersion, vectorIndexShape } from '../src/store/versions.js';
-import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl, type RawItem } from './support/fixtures.js';
-import { startOpenAIServer, type OpenAIServer } from './support/openai-server.js';
+import { quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
+import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
+import { useTestDb } from '../testkit/test-db.js';
 
-let home: string;
-let db: Db;
+const { db, home } = useTestDb();
 let server: OpenAIServer;
 const logger = quietLogger();
 
 before(async () => {
-  home = await tempDir();
-  db = await openDb({ home });
-  await migrate(db);
   server = await startOpenAIServer();
 });
 after(async () => {
-  await db?.close();
   await server?.close();
 });
 
@@ -74,8 +68,17 @@ describe('versions side by side', () => {
     assert.equal(await served(), 'v1');
 
     const list = (await listVersions(db, org())).filter((v) => v.namespace === 'lc');
-    assert.deepEqual(list.map((v) => [v.version, v.status, v.rows, v.coverage]), [['v1', 'active', 40, 1], ['v2', 'inactive', 40, 1]]);
-    assert.ok(list.every((v) => v.vectorBytes >= 40 * 32 * 4 && v.indexBytes > 0), 'size on disk counts vectors and the HNSW index');
+    assert.deepEqual(
+      list.map((v) => [v.version, v.status, v.rows, v.coverage]),
+      [
+        ['v1', 'active', 40, 1],
+        ['v2', 'inactive', 40, 1],
+      ],
+    );
+    assert.ok(
+      list.every((v) => v.vectorBytes >= 40 * 32 * 4 && v.indexBytes > 0),
+      'size on disk counts vectors and the HNSW index',
+    );
   });
 
   test('retire and delete refuse the active version; delete removes rows, index and, on request, Parquet files', async () => {
@@ -125,7 +128,10 @@ describe('content cache', () => {
     // The copied vectors are the same vectors: identical neighbours, identical scores.
     const a = await similar(db, { orgId: org(), namespace: 'cache-a', itemId: 'cc-0001', k: 5, version: 'v1' });
     const b = await similar(db, { orgId: org(), namespace: 'cache-b', itemId: 'cc-0001', k: 5 });
-    assert.deepEqual(b.candidates.map((c) => [c.item_id, c.score]), a.candidates.map((c) => [c.item_id, c.score]));
+    assert.deepEqual(
+      b.candidates.map((c) => [c.item_id, c.score]),
+      a.candidates.map((c) => [c.item_id, c.score]),
+    );
 
     // Another prompt is other content: embedded, not copied. --no-cache embeds anyway.
     const otherPrompt = await run('cache-c', items, { prompt: { template: 'Item: {description}' } });
@@ -139,7 +145,10 @@ describe('content cache', () => {
     const items = own(sampleItems(5, 'xo'), 'cross-org').map((i) => ({ ...i, org_id: '00000000-0000-0000-0000-0000000000aa' }));
     const other = await run('cache-org', items);
     assert.equal(other.summary.embedded, 5);
-    const mine = await run('cache-org', items.map(({ org_id: _org, ...rest }) => rest));
+    const mine = await run(
+      'cache-org',
+      items.map(({ org_id: _org, ...rest }) => rest),
+    );
     assert.equal(mine.summary.cache_hits, 0);
     assert.equal(mine.inputs, 5);
   });

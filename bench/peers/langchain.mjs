@@ -106,6 +106,4 @@ if (o['try-hnsw']) {
 
 await vectorStore.end();
 await recordManager.end();
-process.stdout.write(
-  `${JSON.stringify({ wall_s, result, hnsw, logged_errors: loggedErrors, peak_rss_mb: peakRssMb() })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ wall_s, result, hnsw, logged_errors: loggedErrors, peak_rss_mb: peakRssMb() })}\n`);

@@ -14,12 +14,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-
-import { parse, type CsvError, type InfoRecord } from 'csv-parse';
+import { type CsvError, type InfoRecord, parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
-
 import type { RowDefaults, RowResult } from './item.js';
-import type { CatalogReader } from './open.js';
+import type { CatalogReader } from './reader.js';
 import { checkTextFile, fileReadError, rowRejection, statCatalogFile, validateRow } from './validate.js';
 
 interface ParsedRecord {
@@ -143,7 +141,13 @@ export function readCsv(path: string, defaults: RowDefaults): CatalogReader {
           const fields = lineFields(text);
           if (n === start) yield rowRejection(ref, QUOTE_NOT_CLOSED, text, idOfUnclosed(text));
           else if (fields?.length === headerWidth) yield validateRow(asRecord(fields), ref, defaults);
-          else yield rowRejection(ref, fields ? `row has ${fields.length} columns, the header has ${headerWidth}` : 'row could not be parsed', text, idOf(fields ?? []));
+          else
+            yield rowRejection(
+              ref,
+              fields ? `row has ${fields.length} columns, the header has ${headerWidth}` : 'row could not be parsed',
+              text,
+              idOf(fields ?? []),
+            );
         }
       } finally {
         lines.close();
@@ -169,7 +173,13 @@ export function readCsv(path: string, defaults: RowDefaults): CatalogReader {
           for (const [i, hidden] of merged.entries()) {
             const at = { source: path, line: line + 1 + i };
             if ('unclosed' in hidden) yield rowRejection(at, QUOTE_NOT_CLOSED, hidden.unclosed, idOfUnclosed(hidden.unclosed));
-            else if ('broken' in hidden) yield rowRejection(at, hidden.fields ? `row has ${hidden.fields.length} columns, the header has ${headerWidth}` : 'row could not be parsed', hidden.broken, idOf(hidden.fields ?? []));
+            else if ('broken' in hidden)
+              yield rowRejection(
+                at,
+                hidden.fields ? `row has ${hidden.fields.length} columns, the header has ${headerWidth}` : 'row could not be parsed',
+                hidden.broken,
+                idOf(hidden.fields ?? []),
+              );
             else yield validateRow(asRecord(hidden.fields), at, defaults);
           }
           continue;

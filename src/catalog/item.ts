@@ -36,8 +36,7 @@ export interface RowRejection {
 
 export type RowResult =
   /** `cleaned`: text that could not be stored as it was (NUL, invalid Unicode) was removed (`invalidText: 'clean'`). */
-  | { ok: true; item: CatalogItem; ref: RowRef; cleaned?: boolean }
-  | { ok: false; rejection: RowRejection };
+  { ok: true; item: CatalogItem; ref: RowRef; cleaned?: boolean } | { ok: false; rejection: RowRejection };
 
 /**
  * What to do with text Postgres cannot store or that shows broken encoding: a NUL character, an

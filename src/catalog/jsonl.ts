@@ -5,10 +5,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-
 import { SourceError } from '../errors.js';
 import type { RowDefaults, RowResult } from './item.js';
-import type { CatalogReader } from './open.js';
+import type { CatalogReader } from './reader.js';
 import { checkTextFile, describeType, fileReadError, rowRejection, statCatalogFile, validateRow } from './validate.js';
 
 export function readJsonl(path: string, defaults: RowDefaults): CatalogReader {
@@ -65,8 +64,5 @@ export function readJsonl(path: string, defaults: RowDefaults): CatalogReader {
 }
 
 function notJsonLines(path: string, line: number): SourceError {
-  return new SourceError(
-    `catalog file ${path} looks like a JSON array (line ${line}), not JSON Lines: write one JSON object per line`,
-    { path, line },
-  );
+  return new SourceError(`catalog file ${path} looks like a JSON array (line ${line}), not JSON Lines: write one JSON object per line`, { path, line });
 }

@@ -3,38 +3,19 @@
  * a caller supplies (e.g. dead letters being replayed).
  */
 import { extname } from 'node:path';
-
 import { SourceError } from '../errors.js';
 import { readCsv } from './csv.js';
-import type { RowDefaults, RowResult } from './item.js';
+import type { RowDefaults } from './item.js';
 import { readJsonl } from './jsonl.js';
 import { readParquet } from './parquet.js';
 import { readPostgresTable } from './postgres.js';
+import type { CatalogReader } from './reader.js';
 import { readRecords, type SourceRecord } from './records.js';
 
 export type CatalogSource =
   | { kind: 'file'; path: string }
   | { kind: 'postgres'; url: string; table: string }
   | { kind: 'records'; records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>; total?: number };
-
-/**
- * A streamed catalog plus its progress.
- * - `rows`: every row as a RowResult, in source order; bad rows are `{ ok: false }`, never thrown.
- *   A source that cannot be read at all throws SourceError (from the reader function for a missing file,
- *   bad extension or bad table name; from the iteration for a broken connection or corrupt file).
- *   Each `for await` over `rows` is a fresh pass from the start when `repeatable` (files, tables, arrays;
- *   not a generator of records).
- * - `total`: the size of the whole source in `unit`s, or null while unknown (Postgres: known once the
- *   first row has been requested, since counting needs the connection).
- * - `position()`: how many `unit`s of the source have been consumed so far.
- */
-export interface CatalogReader {
-  rows: AsyncIterable<RowResult>;
-  total: number | null;
-  position(): number;
-  unit: 'bytes' | 'rows';
-  repeatable: boolean;
-}
 
 export const SUPPORTED_EXTENSIONS = ['.jsonl', '.ndjson', '.json', '.csv', '.parquet'] as const;
 

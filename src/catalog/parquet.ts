@@ -5,13 +5,11 @@
  * through hyparquet-compressors. Only the catalog's own columns are decoded; others are ignored.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-
-import { asyncBufferFromFile, parquetMetadata, parquetReadObjects, parquetSchema, type FileMetaData } from 'hyparquet';
+import { asyncBufferFromFile, type FileMetaData, parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-
 import { SourceError } from '../errors.js';
 import type { RowDefaults, RowResult } from './item.js';
-import type { CatalogReader } from './open.js';
+import type { CatalogReader } from './reader.js';
 import { fileReadError, statCatalogFile, validateRow } from './validate.js';
 
 /** Row groups up to this many rows are decoded in one call. */
@@ -19,17 +17,7 @@ export const WHOLE_ROW_GROUP_MAX = 10_000;
 /** Larger row groups are decoded in ranges of this many rows (using the offset index when the file has one). */
 export const CHUNK_ROWS = 1_000;
 
-const CATALOG_COLUMNS = [
-  'item_id',
-  'description',
-  'brand',
-  'category',
-  'image_url',
-  'tags',
-  'metadata_version',
-  'org_id',
-  'namespace',
-];
+const CATALOG_COLUMNS = ['item_id', 'description', 'brand', 'category', 'image_url', 'tags', 'metadata_version', 'org_id', 'namespace'];
 
 /** Read and parse the footer synchronously (a few KB at the end of the file). */
 function readFooter(path: string, size: number): FileMetaData {

@@ -8,11 +8,10 @@
  */
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
-
 import { errorMessage, SourceError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import type { RowDefaults, RowResult } from './item.js';
-import type { CatalogReader } from './open.js';
+import type { CatalogReader } from './reader.js';
 import { validateRow } from './validate.js';
 
 export const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -65,12 +64,7 @@ interface PgLikeError {
   code?: string;
 }
 
-export function readPostgresTable(
-  connectionString: string,
-  table: string,
-  defaults: RowDefaults,
-  options: PostgresReadOptions = {},
-): CatalogReader {
+export function readPostgresTable(connectionString: string, table: string, defaults: RowDefaults, options: PostgresReadOptions = {}): CatalogReader {
   const quoted = quoteTableName(table);
   const where = redactUrl(connectionString);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;

@@ -3,7 +3,7 @@
  * replayed, a library caller's own objects), validated exactly as file rows are.
  */
 import type { RowDefaults, RowRef, RowResult } from './item.js';
-import type { CatalogReader } from './open.js';
+import type { CatalogReader } from './reader.js';
 import { validateRow } from './validate.js';
 
 export interface SourceRecord {

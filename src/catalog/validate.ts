@@ -4,10 +4,9 @@
  *
  * Plain checks rather than a schema library so every reason reads like `brand must be a string, got number`.
  */
-import { accessSync, closeSync, constants as fsConstants, openSync, readSync, statSync, type Stats } from 'node:fs';
-
-import { NAME_PATTERN } from '../config.js';
+import { accessSync, closeSync, constants as fsConstants, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { errorMessage, SourceError } from '../errors.js';
+import { NAME_PATTERN } from '../names.js';
 import type { CatalogItem, InvalidTextPolicy, RowDefaults, RowRef, RowResult } from './item.js';
 
 export const ITEM_ID_MAX_LENGTH = 512;
@@ -33,6 +32,7 @@ function quote(value: string, max = 80): string {
 }
 
 /** NUL, an unpaired surrogate, or U+FFFD: text that cannot be stored, or that a decoder found broken. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this rejects (Postgres text cannot store it)
 const INVALID_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\ufffd/g;
 
 function invalidTextReason(field: string, value: string): string | null {
@@ -71,11 +71,13 @@ function checkText(item: CatalogItem, policy: InvalidTextPolicy): boolean {
     const reason = invalidTextReason(field, value);
     if (reason === null) continue;
     // The id keys the item everywhere: a cleaned id could merge two items, so it is always rejected.
-    if (policy === 'reject' || field === 'item_id') throw new FieldError(field, `${reason}; fix the source, or set catalog.invalidText to "clean" to drop such characters`);
+    if (policy === 'reject' || field === 'item_id')
+      throw new FieldError(field, `${reason}; fix the source, or set catalog.invalidText to "clean" to drop such characters`);
     set(value.replace(INVALID_TEXT, ''));
     cleaned = true;
   }
-  if (cleaned && (item.title ?? '') === '' && item.description === '') throw new FieldError('description', 'description is empty after removing invalid characters (a row needs a description or a title)');
+  if (cleaned && (item.title ?? '') === '' && item.description === '')
+    throw new FieldError('description', 'description is empty after removing invalid characters (a row needs a description or a title)');
   return cleaned;
 }
 
@@ -120,9 +122,9 @@ function parseItemId(value: unknown): string {
  * them non-empty. The description stays required when there is no title, as it always was.
  */
 function parseText(row: Record<string, unknown>): { title: string | null; description: string } {
-  const titleField = isAbsent(row['title']) && !isAbsent(row['name']) ? 'name' : 'title';
+  const titleField = isAbsent(row.title) && !isAbsent(row.name) ? 'name' : 'title';
   const title = optionalString(titleField, row[titleField]) ?? null;
-  const value = row['description'];
+  const value = row.description;
   if (isAbsent(value)) {
     if (title !== null) return { title, description: '' };
     throw new FieldError('description', 'description is missing (a row needs a description or a title)');
@@ -213,7 +215,7 @@ export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): R
   const row = raw as Record<string, unknown>;
   let itemId: string | null = null;
   try {
-    itemId = parseItemId(row['item_id']);
+    itemId = parseItemId(row.item_id);
     const { title, description } = parseText(row);
     const [brand, category, imageUrl] = OPTIONAL_TEXT_FIELDS.map((f) => optionalString(f, row[f]) ?? '') as [string, string, string];
     const item: CatalogItem = {
@@ -223,10 +225,10 @@ export function validateRow(raw: unknown, ref: RowRef, defaults: RowDefaults): R
       brand,
       category,
       imageUrl,
-      tags: parseTags(row['tags']),
-      metadataVersion: parseMetadataVersion(row['metadata_version']),
-      orgId: parseOrgId(row['org_id'], defaults.orgId),
-      namespace: parseNamespace(row['namespace'], defaults.namespace),
+      tags: parseTags(row.tags),
+      metadataVersion: parseMetadataVersion(row.metadata_version),
+      orgId: parseOrgId(row.org_id, defaults.orgId),
+      namespace: parseNamespace(row.namespace, defaults.namespace),
     };
     return checkText(item, defaults.invalidText ?? 'reject') ? { ok: true, item, ref, cleaned: true } : { ok: true, item, ref };
   } catch (err) {

@@ -5,12 +5,13 @@ import type { FusionSettings } from '../retrieve/fusion.js';
 import { table } from './format.js';
 
 const TASK_TITLES: Record<TaskResult['task'], string> = {
-  category: 'category agreement (relevant: the other items of the query item\'s leaf category, binary)',
+  category: "category agreement (relevant: the other items of the query item's leaf category, binary)",
   item_judgements: 'item→item judgements (graded; similar)',
-  text_judgements: 'text-query judgements (graded; search with each version\'s model)',
+  text_judgements: "text-query judgements (graded; search with each version's model)",
 };
 
-const metricLabel = (m: MetricName, k: number) => ({ precision_at_k: `precision@${k}`, ndcg_at_k: `nDCG@${k}`, recall_at_k: `recall@${k}`, mrr: `MRR@${k}` })[m];
+const metricLabel = (m: MetricName, k: number) =>
+  ({ precision_at_k: `precision@${k}`, ndcg_at_k: `nDCG@${k}`, recall_at_k: `recall@${k}`, mrr: `MRR@${k}` })[m];
 const n = (x: number) => x.toLocaleString('en-US');
 const fixed = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(4));
 const signed = (x: number, digits = 4) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
@@ -27,8 +28,10 @@ function describeSystem(s: EvalSystem): string {
 function comparisonLine(c: Comparison, k: number): string {
   const ci = c.ci95 ? `95% CI ${signed(c.ci95[0])} to ${signed(c.ci95[1])}` : 'no interval (one query)';
   const verdict = c.ci95 === null ? '' : c.ci95[0] > 0 ? ': better' : c.ci95[1] < 0 ? ': worse' : ': no clear difference';
-  return `  ${c.system} vs ${c.baseline}, ${metricLabel(c.metric, k)}: ${signed(c.absolute)}${percent(c.relative)}, ${ci}${verdict}; ` +
-    `higher on ${n(c.wins)} queries, lower on ${n(c.losses)}, equal on ${n(c.ties)}`;
+  return (
+    `  ${c.system} vs ${c.baseline}, ${metricLabel(c.metric, k)}: ${signed(c.absolute)}${percent(c.relative)}, ${ci}${verdict}; ` +
+    `higher on ${n(c.wins)} queries, lower on ${n(c.losses)}, equal on ${n(c.ties)}`
+  );
 }
 
 function formatTask(t: TaskResult, r: EvalReport): string {

@@ -1,7 +1,7 @@
 /** Human-readable output of `runs list|show`, `status`, `schedule` and `enqueue`; `--json` bypasses it. */
 import type { ScheduleEntry } from '../orchestrate/schedule.js';
-import type { VersionStatus } from '../store/status.js';
 import type { RunDetail, RunRow } from '../store/runs.js';
+import type { VersionStatus } from '../store/status.js';
 import { table } from './format.js';
 
 const when = (d: Date | string | null) => (d ? new Date(d).toISOString().replace(/\.\d+Z$/, 'Z') : '');
@@ -10,7 +10,22 @@ const usd = (cost: number | null) => (cost === null ? '' : `$${Number(cost).toFi
 
 export function formatRuns(list: RunRow[]): string {
   if (list.length === 0) return 'no runs recorded yet';
-  const header = ['run', 'status', 'trigger', 'version', 'modality', 'shards', 'items', 'embedded', 'failed', 'failure rate', 'tokens', 'cost', 'started', 'finished'];
+  const header = [
+    'run',
+    'status',
+    'trigger',
+    'version',
+    'modality',
+    'shards',
+    'items',
+    'embedded',
+    'failed',
+    'failure rate',
+    'tokens',
+    'cost',
+    'started',
+    'finished',
+  ];
   const rows = list.map((r) => [
     r.run_id,
     r.status,
@@ -63,7 +78,17 @@ export function formatStatus(versions: VersionStatus[], running: RunRow[]): stri
     parts.push(
       table(
         header,
-        versions.map((v) => [v.namespace, v.modality, v.version, v.status, String(v.catalog_items), String(v.embedded), String(v.pending), String(v.failures), String(v.open_batches)]),
+        versions.map((v) => [
+          v.namespace,
+          v.modality,
+          v.version,
+          v.status,
+          String(v.catalog_items),
+          String(v.embedded),
+          String(v.pending),
+          String(v.failures),
+          String(v.open_batches),
+        ]),
       ),
     );
   }
@@ -75,6 +100,12 @@ export function formatSchedules(list: ScheduleEntry[]): string {
   if (list.length === 0) return 'no schedules; register them with: itemvec schedule --catalog FILE';
   return table(
     ['key', 'cron', 'tz', 'shards', 'source'],
-    list.map((s) => [s.key, s.cron, s.tz, String(s.spec.shards), s.spec.source.kind === 'file' ? s.spec.source.path : `${s.spec.source.table} @ ${s.spec.source.url}`]),
+    list.map((s) => [
+      s.key,
+      s.cron,
+      s.tz,
+      String(s.spec.shards),
+      s.spec.source.kind === 'file' ? s.spec.source.path : `${s.spec.source.table} @ ${s.spec.source.url}`,
+    ]),
   );
 }

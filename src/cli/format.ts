@@ -27,13 +27,27 @@ export function formatSummary(s: RunSummary): string {
     ['duplicates', s.duplicates],
     ...(s.cleaned > 0 ? ([['cleaned rows', `${s.cleaned} (invalid characters removed)`]] as Array<[string, string]>) : []),
     ...(s.truncated > 0 ? ([['truncated items', `${s.truncated} (cut to embed.maxTokensPerItem)`]] as Array<[string, string]>) : []),
-    ...(s.dead_letters_unwritten > 0 ? ([['dead letters unwritten', `${s.dead_letters_unwritten} (each one is an error line in the log)`]] as Array<[string, string]>) : []),
+    ...(s.dead_letters_unwritten > 0
+      ? ([['dead letters unwritten', `${s.dead_letters_unwritten} (each one is an error line in the log)`]] as Array<[string, string]>)
+      : []),
     ['chunks', s.chunks],
-    [s.dry_run ? 'requests' : 'api calls', s.retries > 0 ? `${s.api_calls} (${s.retries} retried: ${Object.entries(s.retries_by_cause).map(([k, v]) => `${v} ${k}`).join(', ')})` : s.api_calls],
+    [
+      s.dry_run ? 'requests' : 'api calls',
+      s.retries > 0
+        ? `${s.api_calls} (${s.retries} retried: ${Object.entries(s.retries_by_cause)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')})`
+        : s.api_calls,
+    ],
     ['tokens', s.tokens],
     [s.dry_run ? 'estimated cost' : 'cost', s.cost_usd === null ? 'unknown (set prices.<model> in the config)' : `$${s.cost_usd.toFixed(4)}`],
     ...(s.mode === 'batch'
-      ? ([['batches', `${s.batches.submitted} submitted, ${s.batches.loaded} loaded, ${s.batches.pending} still running${s.batches.items_in_open_batches ? ` (${s.batches.items_in_open_batches} changed items already in them)` : ''}`]] as Array<[string, string]>)
+      ? ([
+          [
+            'batches',
+            `${s.batches.submitted} submitted, ${s.batches.loaded} loaded, ${s.batches.pending} still running${s.batches.items_in_open_batches ? ` (${s.batches.items_in_open_batches} changed items already in them)` : ''}`,
+          ],
+        ] as Array<[string, string]>)
       : ([['latency mean / p95', `${s.latency_ms_mean} ms / ${s.latency_ms_p95} ms`]] as Array<[string, string]>)),
     ['wall', `${s.wall_s} s (${s.items_per_s} items/s)`],
     ['parquet parts', `${s.parquet_parts} → ${s.objects_url}`],
@@ -95,7 +109,11 @@ export function formatFailures(list: FailureRow[]): string {
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -105,8 +123,10 @@ export function formatRetries(results: RetryResult[]): string {
     .map((r) => {
       const s = r.summary;
       const still = s.failed + s.rejected;
-      return `${r.key.namespace} ${r.key.version} (${r.key.modality}): replayed ${r.replayed}, ${s.dry_run ? `would embed ${s.embedded}` : `embedded ${s.embedded}`}, ` +
-        `already current ${s.skipped_unchanged}, resolved ${r.resolved}, still failing ${still}${still > 0 ? ' (itemvec failures list)' : ''}`;
+      return (
+        `${r.key.namespace} ${r.key.version} (${r.key.modality}): replayed ${r.replayed}, ${s.dry_run ? `would embed ${s.embedded}` : `embedded ${s.embedded}`}, ` +
+        `already current ${s.skipped_unchanged}, resolved ${r.resolved}, still failing ${still}${still > 0 ? ' (itemvec failures list)' : ''}`
+      );
     })
     .join('\n');
 }

@@ -17,11 +17,20 @@ export function createProgressReporter(logger: Logger, enabled: boolean, options
   const started = performance.now();
   const intervalMs = (options.intervalSeconds ?? 10) * 1000;
   const rate = (p: RunProgress) => Math.round(p.done / Math.max(0.001, (performance.now() - started) / 1000));
-  const payload = (p: RunProgress) => ({ items: p.done, rate: rate(p), embedded: p.embedded, skipped: p.skipped, failed: p.failed, tokens: p.tokens, cost_usd: p.costUsd });
+  const payload = (p: RunProgress) => ({
+    items: p.done,
+    rate: rate(p),
+    embedded: p.embedded,
+    skipped: p.skipped,
+    failed: p.failed,
+    tokens: p.tokens,
+    cost_usd: p.costUsd,
+  });
   if (enabled && (options.tty ?? process.stderr.isTTY)) {
     const bar = new cliProgress.SingleBar(
       {
-        format: ' {bar} {percentage}% | {items} items | {rate} items/s | embedded {embedded} · skipped {skipped} · failed {failed} | tokens {tokens} · {cost} | ETA {eta_formatted}',
+        format:
+          ' {bar} {percentage}% | {items} items | {rate} items/s | embedded {embedded} · skipped {skipped} · failed {failed} | tokens {tokens} · {cost} | ETA {eta_formatted}',
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,

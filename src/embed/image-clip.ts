@@ -21,21 +21,24 @@ import {
   AutoTokenizer,
   CLIPTextModelWithProjection,
   CLIPVisionModelWithProjection,
-  RawImage,
   env,
   type PreTrainedModel,
   type PreTrainedTokenizer,
+  RawImage,
   type Tensor,
 } from '@huggingface/transformers';
-import { ConfigError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, ProviderError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
-import { normalizeInPlace, type ImageEmbeddingProvider, type ImageProviderOptions } from './image-provider.js';
+import { type ImageEmbeddingProvider, type ImageProviderOptions, normalizeInPlace } from './image-provider.js';
 
 const REQUIRED = ['config.json', 'preprocessor_config.json'] as const;
 const TEXT_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
 
 async function isFile(file: string): Promise<boolean> {
-  return stat(file).then((s) => s.isFile(), () => false);
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** fp32 weights when present, else the 8-bit export, with the dtype Transformers.js selects each by. */
@@ -51,7 +54,11 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
     return parsed as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`clip model folder ${dir}: ${file} is unreadable: ${errorMessage(err)}`, { field: 'images.modelDir', modelDir: dir, file }, { cause: err });
+    throw new ConfigError(
+      `clip model folder ${dir}: ${file} is unreadable: ${errorMessage(err)}`,
+      { field: 'images.modelDir', modelDir: dir, file },
+      { cause: err },
+    );
   }
 }
 
@@ -65,7 +72,10 @@ export function clipInputSize(pre: Record<string, unknown>): number | undefined 
   const size = pre.size as unknown;
   const crop = pre.crop_size as unknown;
   const side = (v: unknown): number | undefined =>
-    positiveInt(v) ?? (v && typeof v === 'object' ? positiveInt((v as Record<string, unknown>).shortest_edge) ?? positiveInt((v as Record<string, unknown>).height) : undefined);
+    positiveInt(v) ??
+    (v && typeof v === 'object'
+      ? (positiveInt((v as Record<string, unknown>).shortest_edge) ?? positiveInt((v as Record<string, unknown>).height))
+      : undefined);
   return side(size) ?? side(crop);
 }
 
@@ -91,27 +101,43 @@ function rows(tensor: Tensor, expected: number, dir: string, output: string): Fl
 
 export async function createClipProvider(opts: ImageProviderOptions): Promise<ImageEmbeddingProvider> {
   if (!opts.modelDir) {
-    throw new ConfigError('image provider clip needs a model folder: set images.modelDir (ITEMVEC_IMAGE_MODEL_DIR or --image-model-dir)', { field: 'images.modelDir' });
+    throw new ConfigError('image provider clip needs a model folder: set images.modelDir (ITEMVEC_IMAGE_MODEL_DIR or --image-model-dir)', {
+      field: 'images.modelDir',
+    });
   }
   const dir = path.resolve(opts.modelDir);
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     throw new ConfigError(`clip model folder ${dir} does not exist or is not a folder`, { field: 'images.modelDir', modelDir: dir });
   }
   for (const file of REQUIRED) {
     if (!(await isFile(path.join(dir, file)))) {
-      throw new ConfigError(`clip model folder ${dir} has no ${file} (expected config.json, preprocessor_config.json, onnx/vision_model.onnx)`, { field: 'images.modelDir', modelDir: dir, file });
+      throw new ConfigError(`clip model folder ${dir} has no ${file} (expected config.json, preprocessor_config.json, onnx/vision_model.onnx)`, {
+        field: 'images.modelDir',
+        modelDir: dir,
+        file,
+      });
     }
   }
   const vision = await weights(dir, 'vision_model');
   if (!vision) {
-    throw new ConfigError(`clip model folder ${dir} has no onnx/vision_model.onnx (nor onnx/vision_model_quantized.onnx)`, { field: 'images.modelDir', modelDir: dir, file: 'onnx/vision_model.onnx' });
+    throw new ConfigError(`clip model folder ${dir} has no onnx/vision_model.onnx (nor onnx/vision_model_quantized.onnx)`, {
+      field: 'images.modelDir',
+      modelDir: dir,
+      file: 'onnx/vision_model.onnx',
+    });
   }
   const text = await weights(dir, 'text_model');
   const hasTextTower = text !== null && (await Promise.all(TEXT_FILES.map((f) => isFile(path.join(dir, f))))).every(Boolean);
   const config = await readJson(dir, 'config.json');
   const pre = await readJson(dir, 'preprocessor_config.json');
   const inputSize = clipInputSize(pre);
-  if (!inputSize) throw new ConfigError(`clip model folder ${dir}: preprocessor_config.json has no size or crop_size`, { field: 'images.modelDir', modelDir: dir });
+  if (!inputSize)
+    throw new ConfigError(`clip model folder ${dir}: preprocessor_config.json has no size or crop_size`, { field: 'images.modelDir', modelDir: dir });
 
   forbidRemoteLoading();
   const local = { local_files_only: true, device: 'cpu' as const, subfolder: 'onnx' };
@@ -131,7 +157,11 @@ export async function createClipProvider(opts: ImageProviderOptions): Promise<Im
     }
   } catch (err) {
     await Promise.all(loaded.map((m) => m.dispose().catch(() => undefined)));
-    throw new ProviderError('CLIP_MODEL_LOAD', `cannot load the clip model in ${dir}: ${errorMessage(err)}`, { fatal: true, context: { modelDir: dir }, cause: err });
+    throw new ProviderError('CLIP_MODEL_LOAD', `cannot load the clip model in ${dir}: ${errorMessage(err)}`, {
+      fatal: true,
+      context: { modelDir: dir },
+      cause: err,
+    });
   }
 
   async function runImages(images: DecodedImage[]): Promise<Float32Array[]> {
@@ -140,7 +170,10 @@ export async function createClipProvider(opts: ImageProviderOptions): Promise<Im
     const out = (await visionModel(inputs)) as Record<string, Tensor | undefined>;
     const embeds = out.image_embeds;
     if (!embeds) {
-      throw new ProviderError('CLIP_MODEL_OUTPUT', `clip vision model in ${dir} has no image_embeds output (outputs: ${Object.keys(out).join(', ')})`, { fatal: true, context: { modelDir: dir } });
+      throw new ProviderError('CLIP_MODEL_OUTPUT', `clip vision model in ${dir} has no image_embeds output (outputs: ${Object.keys(out).join(', ')})`, {
+        fatal: true,
+        context: { modelDir: dir },
+      });
     }
     return rows(embeds, images.length, dir, 'image_embeds');
   }
@@ -152,7 +185,11 @@ export async function createClipProvider(opts: ImageProviderOptions): Promise<Im
   } catch (err) {
     await Promise.all(loaded.map((m) => m.dispose().catch(() => undefined)));
     if (err instanceof ProviderError) throw err;
-    throw new ProviderError('CLIP_MODEL_LOAD', `clip model in ${dir} failed a test run: ${errorMessage(err)}`, { fatal: true, context: { modelDir: dir }, cause: err });
+    throw new ProviderError('CLIP_MODEL_LOAD', `clip model in ${dir} failed a test run: ${errorMessage(err)}`, {
+      fatal: true,
+      context: { modelDir: dir },
+      cause: err,
+    });
   }
   const projection = positiveInt(config.projection_dim);
   if (projection !== undefined && projection !== dims) {
@@ -178,7 +215,11 @@ export async function createClipProvider(opts: ImageProviderOptions): Promise<Im
         return await runImages(images);
       } catch (err) {
         if (err instanceof ProviderError) throw err;
-        throw new ProviderError('IMAGE_MODEL', `clip vision model failed on a batch of ${images.length}: ${errorMessage(err)}`, { fatal: false, context: { modelDir: dir }, cause: err });
+        throw new ProviderError('IMAGE_MODEL', `clip vision model failed on a batch of ${images.length}: ${errorMessage(err)}`, {
+          fatal: false,
+          context: { modelDir: dir },
+          cause: err,
+        });
       }
     },
     async close() {
@@ -196,14 +237,24 @@ export async function createClipProvider(opts: ImageProviderOptions): Promise<Im
       try {
         out = (await tm(tok(texts, { padding: true, truncation: true }))) as Record<string, Tensor | undefined>;
       } catch (err) {
-        throw new ProviderError('CLIP_TEXT_MODEL', `clip text model failed on ${texts.length} text(s): ${errorMessage(err)}`, { fatal: false, context: { modelDir: dir }, cause: err });
+        throw new ProviderError('CLIP_TEXT_MODEL', `clip text model failed on ${texts.length} text(s): ${errorMessage(err)}`, {
+          fatal: false,
+          context: { modelDir: dir },
+          cause: err,
+        });
       }
       if (!out.text_embeds) {
-        throw new ProviderError('CLIP_MODEL_OUTPUT', `clip text model in ${dir} has no text_embeds output (outputs: ${Object.keys(out).join(', ')})`, { fatal: true, context: { modelDir: dir } });
+        throw new ProviderError('CLIP_MODEL_OUTPUT', `clip text model in ${dir} has no text_embeds output (outputs: ${Object.keys(out).join(', ')})`, {
+          fatal: true,
+          context: { modelDir: dir },
+        });
       }
       const vectors = rows(out.text_embeds, texts.length, dir, 'text_embeds');
       if (vectors[0]!.length !== dims) {
-        throw new ProviderError('CLIP_MODEL_OUTPUT', `clip text model in ${dir} returns ${vectors[0]!.length}-d text_embeds; its images are ${dims}-d`, { fatal: true, context: { modelDir: dir } });
+        throw new ProviderError('CLIP_MODEL_OUTPUT', `clip text model in ${dir} returns ${vectors[0]!.length}-d text_embeds; its images are ${dims}-d`, {
+          fatal: true,
+          context: { modelDir: dir },
+        });
       }
       return vectors;
     };

@@ -8,9 +8,9 @@
  * The vectors live in their own space (no text tower): `similar --modality image` works, text search
  * over images needs the `clip` provider.
  */
-import { ConfigError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, ProviderError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
-import { normalizeInPlace, type ImageEmbeddingProvider, type ImageProviderOptions } from './image-provider.js';
+import { type ImageEmbeddingProvider, type ImageProviderOptions, normalizeInPlace } from './image-provider.js';
 
 export const MOBILENET_MODEL = 'nsfwjs-mobilenet_v2-flatten_1';
 export const MOBILENET_DIMS = 1280;
@@ -20,7 +20,10 @@ const FEATURE_LAYER = 'flatten_1';
 
 export async function createMobileNetProvider(opts: ImageProviderOptions): Promise<ImageEmbeddingProvider> {
   if (opts.modelDir) {
-    throw new ConfigError('images.modelDir is for images.provider "clip"; the mobilenet model ships inside the nsfwjs package (unset images.modelDir or set images.provider to clip)', { field: 'images.modelDir' });
+    throw new ConfigError(
+      'images.modelDir is for images.provider "clip"; the mobilenet model ships inside the nsfwjs package (unset images.modelDir or set images.provider to clip)',
+      { field: 'images.modelDir' },
+    );
   }
   let tf: typeof import('@tensorflow/tfjs');
   let features: import('@tensorflow/tfjs').LayersModel;
@@ -65,7 +68,8 @@ export async function createMobileNetProvider(opts: ImageProviderOptions): Promi
       const size = MOBILENET_INPUT;
       const pixels = new Float32Array(images.length * size * size * 3);
       images.forEach((img, i) => {
-        if (img.width !== size || img.height !== size) throw new ProviderError('IMAGE_INPUT', `image ${i} is ${img.width}×${img.height}, expected ${size}×${size}`, { fatal: false });
+        if (img.width !== size || img.height !== size)
+          throw new ProviderError('IMAGE_INPUT', `image ${i} is ${img.width}×${img.height}, expected ${size}×${size}`, { fatal: false });
         // nsfwjs's own preprocessing: pixel values scaled to [0, 1].
         const offset = i * size * size * 3;
         for (let p = 0; p < img.data.length; p++) pixels[offset + p] = img.data[p]! / 255;

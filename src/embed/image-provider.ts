@@ -1,6 +1,6 @@
 /**
  * Image embedding backends. Like text providers (provider.ts) each is a plain object made by a
- * factory in its own file, imported only when chosen, so a text run never loads TF.js for images
+ * factory in its own file, imported only when chosen (create-image-provider.ts), so a text run never loads TF.js for images
  * nor onnxruntime:
  *
  *   mobilenet (default)  MobileNetV2 from the npm package nsfwjs (weights inside it), on TF.js
@@ -9,7 +9,6 @@
  *                        ONNX, 512-d), through @huggingface/transformers, offline; with its text
  *                        tower it also embeds text queries into the image space
  */
-import { ConfigError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
 
 export type ImageProviderName = 'mobilenet' | 'clip';
@@ -40,17 +39,6 @@ export interface ImageProviderOptions {
   /** clip: the model folder. */
   modelDir?: string;
   maxBatchInputs?: number;
-}
-
-export async function createImageProvider(options: ImageProviderOptions): Promise<ImageEmbeddingProvider> {
-  switch (options.provider) {
-    case 'mobilenet':
-      return (await import('./image-mobilenet.js')).createMobileNetProvider(options);
-    case 'clip':
-      return (await import('./image-clip.js')).createClipProvider(options);
-    default:
-      throw new ConfigError(`unknown image provider "${String(options.provider)}"; use mobilenet or clip`, { field: 'images.provider' });
-  }
 }
 
 /** L2-normalise in place; throws on a zero or non-finite vector (the model broke). */

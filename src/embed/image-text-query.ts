@@ -5,7 +5,8 @@
  */
 import { ConfigError } from '../errors.js';
 import type { VersionRecord } from '../store/versions.js';
-import { createImageProvider, type ImageEmbeddingProvider, type ImageProviderName } from './image-provider.js';
+import { createImageProvider } from './create-image-provider.js';
+import type { ImageEmbeddingProvider, ImageProviderName } from './image-provider.js';
 
 function checkVersion(version: VersionRecord): void {
   if (version.modality !== 'image') throw new ConfigError(`version "${version.version}" holds ${version.modality} vectors, not image vectors`);
@@ -46,9 +47,12 @@ function checkProvider(provider: ImageEmbeddingProvider, version: VersionRecord)
     );
   }
   if (!provider.embedTexts) {
-    throw new ConfigError(`the clip model folder of version "${version.version}" has no text tower (onnx/text_model.onnx, tokenizer.json, tokenizer_config.json)`, {
-      version: version.version,
-    });
+    throw new ConfigError(
+      `the clip model folder of version "${version.version}" has no text tower (onnx/text_model.onnx, tokenizer.json, tokenizer_config.json)`,
+      {
+        version: version.version,
+      },
+    );
   }
 }
 

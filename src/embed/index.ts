@@ -1,8 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { EmbeddingProvider, ProviderName, ProviderOptions } from './provider.js';
 
-export type { EmbeddingProvider, ProviderName, ProviderOptions, Tokenizer, EmbedResponse } from './provider.js';
-
 /**
  * Create the configured provider. Each backend is imported only when chosen, so the default run
  * never loads onnxruntime or the OpenAI SDK.

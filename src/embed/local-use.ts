@@ -5,10 +5,10 @@
  * only place that touches them, and the model folder is a parameter: `modelDir` (ITEMVEC_LOCAL_MODEL_DIR
  * with --provider local) may point at a vendored copy of `model.json`, its weight shards and `vocab.json`.
  */
-import { readFile, access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ConfigError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, ProviderError } from '../errors.js';
 import type { EmbeddingProvider, ProviderOptions, Tokenizer } from './provider.js';
 
 const require = createRequire(import.meta.url);

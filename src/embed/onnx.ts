@@ -19,7 +19,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AutoModel, AutoTokenizer, env, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
-import { ConfigError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, ProviderError } from '../errors.js';
 import type { EmbeddingProvider, ProviderOptions, Tokenizer } from './provider.js';
 
 /** Files every model folder must hold, relative to it. */
@@ -59,9 +59,12 @@ async function isFile(file: string): Promise<boolean> {
 /** Check the folder before Transformers.js sees it, so errors name the folder and the missing file. */
 async function checkModelDir(modelDir: string | undefined): Promise<{ dir: string; modelFile: string; dtype: 'fp32' | 'q8' }> {
   if (!modelDir) {
-    throw new ConfigError('provider onnx needs a model folder: set ITEMVEC_LOCAL_MODEL_DIR (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx)', {
-      field: 'embed.modelDir',
-    });
+    throw new ConfigError(
+      'provider onnx needs a model folder: set ITEMVEC_LOCAL_MODEL_DIR (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx)',
+      {
+        field: 'embed.modelDir',
+      },
+    );
   }
   const dir = path.resolve(modelDir);
   let isDir: boolean;

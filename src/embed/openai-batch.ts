@@ -4,14 +4,15 @@
  * the synchronous endpoint, results within 24 h: the backfill path. Every call goes through the
  * one retry policy; the pipeline side (what to submit, what to load) is src/pipeline/batch.ts.
  */
-import { Readable } from 'node:stream';
+
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { ProviderError, type ErrorContext } from '../errors.js';
-import { decodeEmbeddings, openAIClient, toProviderError, type OpenAIContext } from './openai.js';
+import { type ErrorContext, ProviderError } from '../errors.js';
+import { type RetryPolicy, withRetries } from '../retry.js';
+import { decodeEmbeddings, type OpenAIContext, openAIClient, toProviderError } from './openai.js';
 import type { ProviderOptions } from './provider.js';
-import { withRetries, type RetryPolicy } from './retry.js';
 
 export type { Batch };
 
@@ -90,7 +91,16 @@ export function createOpenAIBatchClient(opts: ProviderOptions, policy: RetryPoli
 
 /** `{custom_id, response: {status_code, body}, error}` → vectors, or the reason this request failed. */
 export function decodeResultLine(line: string, ctx: OpenAIContext, inputsOf: (customId: string) => number | undefined): BatchResultLine {
-  let parsed: { custom_id?: unknown; response?: { status_code?: number; request_id?: string; body?: any } | null; error?: { code?: string; message?: string } | null };
+  let parsed: {
+    custom_id?: unknown;
+    response?: {
+      status_code?: number;
+      request_id?: string;
+      // An embeddings response on 200, an error object otherwise; checked before use.
+      body?: { data?: unknown; usage?: { total_tokens?: number; prompt_tokens?: number }; error?: { message?: unknown } | null } | null;
+    } | null;
+    error?: { code?: string; message?: string } | null;
+  };
   try {
     parsed = JSON.parse(line);
   } catch {
@@ -98,13 +108,23 @@ export function decodeResultLine(line: string, ctx: OpenAIContext, inputsOf: (cu
   }
   const customId = String(parsed.custom_id ?? '');
   if (parsed.error) {
-    return { customId, ok: false, code: `BATCH_${String(parsed.error.code ?? 'ERROR').toUpperCase()}`, message: parsed.error.message ?? 'batch request failed' };
+    return {
+      customId,
+      ok: false,
+      code: `BATCH_${String(parsed.error.code ?? 'ERROR').toUpperCase()}`,
+      message: parsed.error.message ?? 'batch request failed',
+    };
   }
   const status = parsed.response?.status_code ?? 0;
   const body = parsed.response?.body;
   if (status !== 200) {
     const message = typeof body?.error?.message === 'string' ? body.error.message : `HTTP ${status}`;
-    return { customId, ok: false, code: status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`, message: `OpenAI rejected the request (HTTP ${status}): ${message}` };
+    return {
+      customId,
+      ok: false,
+      code: status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`,
+      message: `OpenAI rejected the request (HTTP ${status}): ${message}`,
+    };
   }
   const expected = inputsOf(customId);
   if (expected === undefined) {

@@ -2,14 +2,10 @@
  * OpenAI embedding provider: the official `openai` SDK against api.openai.com or any
  * OpenAI-compatible server (Azure OpenAI v1, vLLM, Ollama, TEI, LiteLLM…) via `baseURL`.
  */
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from 'openai';
+
 import { createHash } from 'node:crypto';
-import { ConfigError, ProviderError, type ErrorContext } from '../errors.js';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { ConfigError, type ErrorContext, ProviderError } from '../errors.js';
 import { cl100kTokenizer } from './cl100k.js';
 import type { EmbeddingProvider, EmbedOptions, EmbedResponse, ProviderOptions } from './provider.js';
 import { observeHeaders, sharedRateLimiter } from './rate-limit.js';
@@ -62,6 +58,12 @@ export function openAIClient(opts: ProviderOptions): { client: OpenAI; ctx: Open
   return { client, ctx: { model, endpoint: describeEndpoint(client.baseURL), apiKey, timeoutMs, dims }, dimensions };
 }
 
+/** What `embeddings.create({ encoding_format: 'base64', … }).withResponse()` resolves to; the SDK does not export this type. */
+type Base64EmbeddingResult = {
+  data: Omit<OpenAI.CreateEmbeddingResponse, 'data'> & { data: Array<Omit<OpenAI.Embedding, 'embedding'> & { embedding: string }> };
+  response: Response;
+};
+
 export async function createOpenAIProvider(opts: ProviderOptions): Promise<EmbeddingProvider> {
   const { client, ctx, dimensions } = openAIClient(opts);
   const { model, dims, endpoint, apiKey } = ctx;
@@ -69,12 +71,11 @@ export async function createOpenAIProvider(opts: ProviderOptions): Promise<Embed
   const keyFingerprint = createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
   const limiter = sharedRateLimiter(`${endpoint}|${model}|${keyFingerprint}`, { rpm: opts.rpm, tpm: opts.tpm });
 
-
   async function embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResponse> {
     if (texts.length === 0) return { vectors: [], tokens: 0 };
     const tokens = options.tokens ?? texts.reduce((n, t) => n + cl100kTokenizer.encode(t).length, 0);
     const ticket = await limiter.acquire(tokens, options.signal);
-    let result;
+    let result: Base64EmbeddingResult;
     try {
       result = await client.embeddings
         .create(
@@ -141,7 +142,11 @@ export function toProviderError(err: unknown, ctx: OpenAIContext): ProviderError
   if (err instanceof ProviderError) return err;
   const { model, endpoint, timeoutMs } = ctx;
   // Never echo the key: the exact key, and the masked `sk-abc***xyz` form OpenAI puts in 401s.
-  const redact = (text: string): string => text.split(ctx.apiKey).join('[redacted]').replace(/\bsk-[\w*.-]+/g, 'sk-[redacted]');
+  const redact = (text: string): string =>
+    text
+      .split(ctx.apiKey)
+      .join('[redacted]')
+      .replace(/\bsk-[\w*.-]+/g, 'sk-[redacted]');
   const context: ErrorContext = { model, endpoint };
   if (err instanceof APIUserAbortError) {
     return new ProviderError('ABORTED', 'embedding request aborted', { fatal: false, context, cause: err });
@@ -170,27 +175,25 @@ export function toProviderError(err: unknown, ctx: OpenAIContext): ProviderError
       // No `cause`: the SDK error carries the server's unredacted message.
       return new ProviderError(
         'AUTH',
-        `OpenAI rejected the credentials (HTTP ${status}): check OPENAI_API_KEY and the base URL (${endpoint}). ` +
-          `Server said: ${serverMessage}`,
+        `OpenAI rejected the credentials (HTTP ${status}): check OPENAI_API_KEY and the base URL (${endpoint}). ` + `Server said: ${serverMessage}`,
         { fatal: true, context },
       );
     }
     const code = typeof err.code === 'string' ? err.code : undefined;
     const type = typeof err.type === 'string' ? err.type : undefined;
     if (status === 429 && (code === 'insufficient_quota' || type === 'insufficient_quota')) {
-      return new ProviderError(
-        'QUOTA',
-        'OpenAI quota exhausted (HTTP 429 insufficient_quota): check the plan and billing of this API key. ' +
-          serverMessage,
-        { fatal: true, context, cause: err },
-      );
+      return new ProviderError('QUOTA', `OpenAI quota exhausted (HTTP 429 insufficient_quota): check the plan and billing of this API key. ${serverMessage}`, {
+        fatal: true,
+        context,
+        cause: err,
+      });
     }
     if (status === 404) {
-      return new ProviderError(
-        'MODEL_NOT_FOUND',
-        `model "${model}" not found at ${endpoint} (HTTP 404): check the model name and base URL. ${serverMessage}`,
-        { fatal: true, context, cause: err },
-      );
+      return new ProviderError('MODEL_NOT_FOUND', `model "${model}" not found at ${endpoint} (HTTP 404): check the model name and base URL. ${serverMessage}`, {
+        fatal: true,
+        context,
+        cause: err,
+      });
     }
     if (status === 429) {
       const retryAfterMs = retryAfterMsOf(err.headers) ?? waitFromMessage(serverMessage);
@@ -287,10 +290,7 @@ function resolveDims(model: string, dims: number | undefined): { dims: number; d
   }
   if (!info.shortenable) {
     if (dims === info.dims) return { dims };
-    throw new ConfigError(
-      `${model} cannot shorten its vectors (no dimensions parameter): omit dims or use a text-embedding-3 model`,
-      { field: 'dims' },
-    );
+    throw new ConfigError(`${model} cannot shorten its vectors (no dimensions parameter): omit dims or use a text-embedding-3 model`, { field: 'dims' });
   }
   return { dims, dimensions: dims };
 }

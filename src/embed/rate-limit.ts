@@ -13,7 +13,7 @@
  * Hand-written because the libraries that pace (bottleneck, p-throttle, limiter) count calls or
  * fixed token costs and cannot be re-synchronised from response headers.
  */
-import { sleep } from './retry.js';
+import { sleep } from '../retry.js';
 
 export interface RateLimitCaps {
   /** Requests per minute; undefined = whatever the server advertises. */
@@ -37,7 +37,10 @@ class Bucket {
   private available: number;
   private at = performance.now();
 
-  constructor(private perMinute: number, available = perMinute) {
+  constructor(
+    private perMinute: number,
+    available = perMinute,
+  ) {
     this.available = available;
   }
 
@@ -196,7 +199,14 @@ export class RateLimiter {
     }
   }
 
-  private sync(bucket: Bucket | undefined, cap: number | undefined, limit: number | undefined, remaining: number | undefined, uncounted: number, now: number): Bucket | undefined {
+  private sync(
+    bucket: Bucket | undefined,
+    cap: number | undefined,
+    limit: number | undefined,
+    remaining: number | undefined,
+    uncounted: number,
+    now: number,
+  ): Bucket | undefined {
     if (limit !== undefined && limit > 0) {
       const size = cap ? Math.min(cap, limit) : limit;
       if (!bucket) bucket = new Bucket(size, Math.min(size, (remaining ?? size) - uncounted));

@@ -9,9 +9,9 @@
  * A transient failure (429, 5xx, timeout, reset connection) is retried by the one retry policy
  * (retry.ts) while the request keeps its in-flight slot, so retries never exceed `concurrency`.
  */
-import { ProviderError, errorMessage } from '../errors.js';
+import { errorMessage, ProviderError } from '../errors.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs, sleep, TRANSIENT_CODES } from '../retry.js';
 import type { EmbeddingProvider } from './provider.js';
-import { DEFAULT_RETRY_POLICY, TRANSIENT_CODES, retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 
 export interface ChunkInput {
   text: string;
@@ -45,7 +45,6 @@ export interface SchedulerHooks<T> {
 
 /** Errors caused by an input: bisect to find it. */
 const INPUT_ERRORS = new Set(['BAD_REQUEST', 'EMPTY_INPUT', 'LOCAL_MODEL']);
-
 
 export class EmbedScheduler<T> {
   private batch: Job<T>[] = [];
@@ -108,11 +107,10 @@ export class EmbedScheduler<T> {
       try {
         const response = await this.provider.embed(texts, { tokens });
         this.hooks.onCall(performance.now() - started, response.tokens, live.length);
-        live.forEach((job, i) => this.complete(job, response.vectors[i]!));
+        for (const [i, job] of live.entries()) this.complete(job, response.vectors[i]!);
         return;
       } catch (err) {
-        const error =
-          err instanceof ProviderError ? err : new ProviderError('PROVIDER_FAILED', errorMessage(err), { fatal: false, cause: err });
+        const error = err instanceof ProviderError ? err : new ProviderError('PROVIDER_FAILED', errorMessage(err), { fatal: false, cause: err });
         this.hooks.onCall(performance.now() - started, 0, live.length);
         if (error.fatal) {
           this.fatal ??= error;
@@ -121,7 +119,14 @@ export class EmbedScheduler<T> {
         // A request bigger than the whole per-minute token budget never passes, however long it waits.
         const tooBigForBudget = error.code === 'RATE_LIMITED' && typeof error.context.tokenLimit === 'number' && tokens > error.context.tokenLimit;
         if (tooBigForBudget && live.length === 1) {
-          this.fail(live[0]!.pending, new ProviderError('INPUT_OVER_RATE_LIMIT', `this input has ${tokens} tokens, more than the ${String(error.context.tokenLimit)} tokens per minute the API allows`, { fatal: false, context: error.context }));
+          this.fail(
+            live[0]!.pending,
+            new ProviderError(
+              'INPUT_OVER_RATE_LIMIT',
+              `this input has ${tokens} tokens, more than the ${String(error.context.tokenLimit)} tokens per minute the API allows`,
+              { fatal: false, context: error.context },
+            ),
+          );
           return;
         }
         if (live.length > 1 && (INPUT_ERRORS.has(error.code) || tooBigForBudget)) {

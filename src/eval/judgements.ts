@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { ExitCode, ItemvecError, errorMessage } from '../errors.js';
+import { ExitCode, errorMessage, ItemvecError } from '../errors.js';
 
 /** A judgement file is missing, of an unknown kind, or has a bad line. Exit code 2, like other bad input flags. */
 export class JudgementError extends ItemvecError {
@@ -121,7 +121,10 @@ function csvRecords(text: string, file: string): RawRecord[] {
       columns: (header: string[]) => {
         const names = header.map((h) => h.trim());
         if (!names.includes('item_id') || !(names.includes('query_item_id') || names.includes('query'))) {
-          throw new JudgementError(`${file}:1: the CSV header needs item_id and query_item_id or query (and optionally grade); got ${names.join(',')}`, { file, line: 1 });
+          throw new JudgementError(`${file}:1: the CSV header needs item_id and query_item_id or query (and optionally grade); got ${names.join(',')}`, {
+            file,
+            line: 1,
+          });
         }
         return names;
       },

@@ -15,7 +15,11 @@ export interface LeakRow {
 }
 
 /** Lower case, words only, padded, so a phrase matches on word boundaries: ` hiking boots ` in ` … hiking boots … `. */
-const words = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
+const words = (s: string) =>
+  ` ${s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim()} `;
 
 /** The leaf of a category path: `Footwear > Hiking Boots` → `Hiking Boots`. */
 const leaf = (category: string) => category.split('>').pop()!.trim();

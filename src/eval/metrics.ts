@@ -70,9 +70,17 @@ export function dcg(gradesInRankOrder: readonly number[], k: number): number {
 
 /** DCG@k of the list over the DCG@k of the ideal order of the judged grades; 0 when nothing is relevant. */
 export function ndcgAtK(ranked: readonly string[], grades: Grades, k: number): number {
-  const ideal = dcg([...grades.values()].filter((g) => g > 0).sort((a, b) => b - a), k);
+  const ideal = dcg(
+    [...grades.values()].filter((g) => g > 0).sort((a, b) => b - a),
+    k,
+  );
   if (ideal === 0) return 0;
-  return dcg(ranked.map((id) => grades.get(id) ?? 0), k) / ideal;
+  return (
+    dcg(
+      ranked.map((id) => grades.get(id) ?? 0),
+      k,
+    ) / ideal
+  );
 }
 
 /** Binary relevance: every id in the set has grade 1. */

@@ -19,21 +19,33 @@
  * template, or its words in the items' own text), a catalog without tags (the tag retriever is left
  * out rather than shown losing to everything), a version without a lexical index.
  */
+
+import { RETRIEVE_DEFAULTS } from '../defaults.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
 import { ConfigError } from '../errors.js';
 import { sampleBucket } from '../pipeline/sample.js';
-import { RETRIEVE_DEFAULTS } from '../retrieve/defaults.js';
 import type { FusionSettings } from '../retrieve/fusion.js';
 import type { RetrieveOptions } from '../retrieve/options.js';
-import { search, similar, type RetrievalMode } from '../retrieve/similar.js';
+import { type RetrievalMode, search, similar } from '../retrieve/similar.js';
 import { resolveVersion } from '../retrieve/version.js';
 import type { Db } from '../store/db.js';
 import { lexicalDocumentCount } from '../store/lexical.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { JudgedQuery, JudgementSet } from './judgements.js';
-import { templateLeaks, textLeakShare, type LeakRow } from './leak.js';
-import { binaryGrades, mean, ndcgAtK, pairedDifference, precisionAtK, reciprocalRank, recallAtK, relevantCount, type Grades, type PairedDifference } from './metrics.js';
-import { tuneFusion, type TuneQuery, type TuneResult } from './tune.js';
+import { type LeakRow, templateLeaks, textLeakShare } from './leak.js';
+import {
+  binaryGrades,
+  type Grades,
+  mean,
+  ndcgAtK,
+  type PairedDifference,
+  pairedDifference,
+  precisionAtK,
+  recallAtK,
+  reciprocalRank,
+  relevantCount,
+} from './metrics.js';
+import { type TuneQuery, type TuneResult, tuneFusion } from './tune.js';
 
 /** `fused` is the version as served; `dense` and `lexical` one signal of it; `tags` the tag retriever (no version). */
 export type SystemKind = RetrievalMode;
@@ -150,7 +162,10 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   let queryItems = [...corpus].sort();
   if (o.sample !== undefined && o.sample < queryItems.length) {
     const bucket = new Map(queryItems.map((id) => [id, sampleBucket(o.orgId, id)]));
-    queryItems = queryItems.sort((a, b) => bucket.get(a)! - bucket.get(b)! || (a < b ? -1 : 1)).slice(0, o.sample).sort();
+    queryItems = queryItems
+      .sort((a, b) => bucket.get(a)! - bucket.get(b)! || (a < b ? -1 : 1))
+      .slice(0, o.sample)
+      .sort();
   }
   const tasks: TaskResult[] = [];
   let tune: TuneResult | null = null;
@@ -160,7 +175,16 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     const fused = systems.find((s) => s.kind === 'fused')!;
     if (tuneQueries) {
       const signals = (['dense', 'lexical', 'tags'] as const).filter((s) => systems.some((x) => x.kind === s && (s === 'tags' || x.version === fused.version)));
-      tune = tuneFusion({ orgId: o.orgId, namespace: o.namespace, queries: tuneQueries, current: fused.fusion!, signals, k, depth: retriever.depth(fused), corpus });
+      tune = tuneFusion({
+        orgId: o.orgId,
+        namespace: o.namespace,
+        queries: tuneQueries,
+        current: fused.fusion!,
+        signals,
+        k,
+        depth: retriever.depth(fused),
+        corpus,
+      });
     }
   } else if (o.tune) {
     throw new ConfigError('--tune tunes on the category task: it cannot run with --no-category');
@@ -172,7 +196,15 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     org_id: o.orgId,
     namespace: o.namespace,
     k,
-    systems: systems.map(({ id, kind, version, provider, model, dims, fusion }) => ({ id, kind, version, provider, model, dims, ...(fusion ? { fusion } : {}) })),
+    systems: systems.map(({ id, kind, version, provider, model, dims, fusion }) => ({
+      id,
+      kind,
+      version,
+      provider,
+      model,
+      dims,
+      ...(fusion ? { fusion } : {}),
+    })),
     corpus: { catalog_items: catalog.length, items: corpus.size, query_items: queryItems.length, sample: o.sample ?? null },
     judgements_file: o.judgements?.file ?? null,
     notes,
@@ -188,7 +220,9 @@ const LEAK_SAMPLE = 2000;
 const LEAK_SHARE_NOTE = 0.1;
 
 /** The versions, the catalog, the common corpus, the systems to run and the notes on what the numbers mean. */
-async function prepare(o: EvalOptions): Promise<{ catalog: Array<{ item_id: string; category: string }>; corpus: Set<string>; systems: System[]; notes: string[] }> {
+async function prepare(
+  o: EvalOptions,
+): Promise<{ catalog: Array<{ item_id: string; category: string }>; corpus: Set<string>; systems: System[]; notes: string[] }> {
   const { db, orgId, namespace } = o;
   const records: VersionRecord[] = [];
   for (const version of o.versions?.length ? o.versions : [undefined]) {
@@ -196,7 +230,10 @@ async function prepare(o: EvalOptions): Promise<{ catalog: Array<{ item_id: stri
     if (!records.some((r) => r.version === record.version)) records.push(record);
   }
   // An item without a category has no label: it is in the corpus, but never a query and never relevant.
-  const catalog = await db.query<{ item_id: string; category: string }>('SELECT item_id, category FROM catalog_items WHERE org_id = $1 AND namespace = $2', [orgId, namespace]);
+  const catalog = await db.query<{ item_id: string; category: string }>('SELECT item_id, category FROM catalog_items WHERE org_id = $1 AND namespace = $2', [
+    orgId,
+    namespace,
+  ]);
   const vectorSets: Set<string>[] = [];
   for (const v of records) {
     const rows = await db.query<{ item_id: string }>(
@@ -207,17 +244,19 @@ async function prepare(o: EvalOptions): Promise<{ catalog: Array<{ item_id: stri
   }
   const corpus = new Set(catalog.map((c) => c.item_id).filter((id) => vectorSets.every((s) => s.has(id))));
   if (corpus.size === 0) {
-    throw new ConfigError(
-      `no catalog item of namespace "${namespace}" has a vector in ${records.map((r) => r.version).join(' and ')}: nothing to evaluate`,
-      { namespace },
-    );
+    throw new ConfigError(`no catalog item of namespace "${namespace}" has a vector in ${records.map((r) => r.version).join(' and ')}: nothing to evaluate`, {
+      namespace,
+    });
   }
   const notes: string[] = [];
   const systems: System[] = [];
   for (const [i, record] of records.entries()) {
     const described = { version: record.version, provider: record.provider, model: record.model, dims: record.dims, record, pool: vectorSets[i]!.size };
     const lexical = (await lexicalDocumentCount(db, { orgId, namespace, version: record.version })) > 0;
-    if (!lexical) notes.push(`version ${record.version} has no lexical index (loaded before lexical retrieval): run \`itemvec run\` on its catalog again to index it without model calls; until then it is served by dense and tag evidence only`);
+    if (!lexical)
+      notes.push(
+        `version ${record.version} has no lexical index (loaded before lexical retrieval): run \`itemvec run\` on its catalog again to index it without model calls; until then it is served by dense and tag evidence only`,
+      );
     systems.push({ ...described, id: `${record.version}/fused`, kind: 'fused', fusion: { ...RETRIEVE_DEFAULTS.fusion, ...o.retrieve?.fusion } });
     systems.push({ ...described, id: `${record.version}/dense`, kind: 'dense' });
     if (lexical) systems.push({ ...described, id: `${record.version}/lexical`, kind: 'lexical' });
@@ -228,7 +267,10 @@ async function prepare(o: EvalOptions): Promise<{ catalog: Array<{ item_id: stri
       );
     }
   }
-  const [tagged] = await db.query<{ n: string }>("SELECT count(*) AS n FROM catalog_items WHERE org_id = $1 AND namespace = $2 AND tags <> '{}'", [orgId, namespace]);
+  const [tagged] = await db.query<{ n: string }>("SELECT count(*) AS n FROM catalog_items WHERE org_id = $1 AND namespace = $2 AND tags <> '{}'", [
+    orgId,
+    namespace,
+  ]);
   if (Number(tagged?.n ?? 0) === 0) {
     notes.push('no catalog item has tags: the tag retriever is left out (it would return nothing) and adds nothing to the fusion');
   } else if (o.tags !== false) {
@@ -314,11 +356,23 @@ class Retriever {
     const r = this.o.retrieve;
     // Deep enough that k corpus items are likely left after the cut; exactly k when the system's pool is the corpus.
     const depth = s.pool <= this.corpus.size ? this.k : Math.min(RETRIEVE_DEFAULTS.maxK, Math.ceil((2 * this.k * s.pool) / this.corpus.size));
-    return { orgId: this.o.orgId, namespace: this.o.namespace, version: s.record.version, k: depth, mode: s.kind, efSearch: r?.efSearch, lexical: r?.lexical, fusion: s.fusion };
+    return {
+      orgId: this.o.orgId,
+      namespace: this.o.namespace,
+      version: s.record.version,
+      k: depth,
+      mode: s.kind,
+      efSearch: r?.efSearch,
+      lexical: r?.lexical,
+      fusion: s.fusion,
+    };
   }
 
   private cut(candidates: Array<{ item_id: string }>): string[] {
-    return candidates.map((c) => c.item_id).filter((id) => this.corpus.has(id)).slice(0, this.k);
+    return candidates
+      .map((c) => c.item_id)
+      .filter((id) => this.corpus.has(id))
+      .slice(0, this.k);
   }
 
   private async timed<T>(s: System, fn: () => Promise<T>): Promise<T> {
@@ -374,11 +428,23 @@ async function categoryTask(
     if (served) tuneQueries.push({ itemId: q.query, grades: q.grades, lists: await retriever.lists(served, q.query) });
     o.onProgress?.({ task: 'category', done: ++done, total: queries.length });
   }
-  const task = summarise('category', CATEGORY_METRICS, systems, perQuery, retriever.timings, { queries: queries.length, noRelevant, outsideQuery: 0, outsideJudged: 0 });
+  const task = summarise('category', CATEGORY_METRICS, systems, perQuery, retriever.timings, {
+    queries: queries.length,
+    noRelevant,
+    outsideQuery: 0,
+    outsideJudged: 0,
+  });
   return { task, tuneQueries: served ? tuneQueries : null };
 }
 
-async function judgementTask(o: EvalOptions, k: number, kind: JudgedQuery['kind'], systems: System[], retriever: Retriever, corpus: Set<string>): Promise<TaskResult> {
+async function judgementTask(
+  o: EvalOptions,
+  k: number,
+  kind: JudgedQuery['kind'],
+  systems: System[],
+  retriever: Retriever,
+  corpus: Set<string>,
+): Promise<TaskResult> {
   const task = kind === 'item' ? 'item_judgements' : 'text_judgements';
   let outsideQuery = 0;
   let noRelevant = 0;
@@ -404,7 +470,11 @@ async function judgementTask(o: EvalOptions, k: number, kind: JudgedQuery['kind'
     for (const q of queries) {
       for (const s of answering) {
         const ids = kind === 'item' ? await retriever.similar(s, q.query) : await retriever.search(s, q.query);
-        record(perQuery, s.id, ids.length < k, { recall_at_k: recallAtK(ids, q.grades, k), mrr: reciprocalRank(ids, q.grades), ndcg_at_k: ndcgAtK(ids, q.grades, k) });
+        record(perQuery, s.id, ids.length < k, {
+          recall_at_k: recallAtK(ids, q.grades, k),
+          mrr: reciprocalRank(ids, q.grades),
+          ndcg_at_k: ndcgAtK(ids, q.grades, k),
+        });
       }
       o.onProgress?.({ task, done: ++done, total: queries.length });
     }
@@ -414,12 +484,7 @@ async function judgementTask(o: EvalOptions, k: number, kind: JudgedQuery['kind'
   return summarise(task, JUDGEMENT_METRICS, systems, perQuery, retriever.timings, { queries: queries.length, noRelevant, outsideQuery, outsideJudged });
 }
 
-function record(
-  perQuery: PerQuery,
-  system: string,
-  short: boolean,
-  values: Partial<Record<MetricName, number>>,
-): void {
+function record(perQuery: PerQuery, system: string, short: boolean, values: Partial<Record<MetricName, number>>): void {
   let entry = perQuery.get(system);
   if (!entry) {
     entry = { values: { precision_at_k: [], ndcg_at_k: [], recall_at_k: [], mrr: [] }, short: 0 };

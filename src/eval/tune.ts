@@ -8,8 +8,8 @@
  * with it. The halves come from the stable item hash of `run --sample` (half the buckets each).
  */
 import { SAMPLE_BUCKETS, sampleBucket } from '../pipeline/sample.js';
-import { fuse, type FusionSettings, type RankedList } from '../retrieve/fusion.js';
-import { mean, ndcgAtK, pairedDifference, precisionAtK, type Grades, type PairedDifference } from './metrics.js';
+import { type FusionSettings, fuse, type RankedList } from '../retrieve/fusion.js';
+import { type Grades, mean, ndcgAtK, type PairedDifference, pairedDifference, precisionAtK } from './metrics.js';
 
 /** The grid. Dense is 0 or 1: RRF ranks depend on the weights' ratios only, so scaling all three changes nothing. */
 export const TUNE_GRID = {
@@ -116,11 +116,7 @@ export function tuneFusion(
       }
     }
   }
-  const systems: Array<[string, FusionSettings]> = [
-    ['tuned', best],
-    ['current', o.current],
-    ...o.signals.map((s): [string, FusionSettings] => [s, SINGLE[s]]),
-  ];
+  const systems: Array<[string, FusionSettings]> = [['tuned', best], ['current', o.current], ...o.signals.map((s): [string, FusionSettings] => [s, SINGLE[s]])];
   const results = new Map(systems.map(([name, f]) => [name, score(heldOut, f, o)]));
   const tuned = results.get('tuned')!;
   return {

@@ -47,14 +47,21 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== options.size * options.size * 3) {
-      throw new ImageError('DECODE_FAILED', `${where} decoded to ${info.width}×${info.height}×${info.channels}, expected ${options.size}×${options.size}×3`, { url: options.url });
+      throw new ImageError('DECODE_FAILED', `${where} decoded to ${info.width}×${info.height}×${info.channels}, expected ${options.size}×${options.size}×3`, {
+        url: options.url,
+      });
     }
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (err) {
     if (err instanceof ImageError) throw err;
     const message = (err as Error).message ?? String(err);
     if (/pixel limit/i.test(message)) {
-      throw new ImageError('TOO_LARGE', `${where} has more pixels than images.maxPixels (${options.maxPixels}): ${message}`, { url: options.url }, { cause: err });
+      throw new ImageError(
+        'TOO_LARGE',
+        `${where} has more pixels than images.maxPixels (${options.maxPixels}): ${message}`,
+        { url: options.url },
+        { cause: err },
+      );
     }
     throw new ImageError('DECODE_FAILED', `${where} cannot be decoded (truncated or corrupt): ${message}`, { url: options.url }, { cause: err });
   }

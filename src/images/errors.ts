@@ -2,7 +2,7 @@
  * Why an image could not be used. Each code becomes the `error_class` of one dead letter
  * (`itemvec failures list`), so the set is small, stable and documented in the README.
  */
-import { ExitCode, ItemvecError, type ErrorContext } from '../errors.js';
+import { type ErrorContext, ExitCode, ItemvecError } from '../errors.js';
 
 export const IMAGE_ERROR_CODES = {
   /** Not an absolute http(s) URL, or it carries credentials. */

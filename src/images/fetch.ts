@@ -21,8 +21,8 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { ImageError } from './errors.js';
-import { mediaType, sniffImageFormat, SNIFF_BYTES, type ImageFormat } from './sniff.js';
-import { bareHost, effectivePort, resolveChecked, systemResolver, type Resolver } from './ssrf.js';
+import { type ImageFormat, mediaType, SNIFF_BYTES, sniffImageFormat } from './sniff.js';
+import { bareHost, effectivePort, type Resolver, resolveChecked, systemResolver } from './ssrf.js';
 import { redactImageUrl } from './url.js';
 
 export interface FetchPolicy {
@@ -80,10 +80,14 @@ function parseUrl(raw: string, base?: URL): URL {
   }
   const shown = redactImageUrl(url.href);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ImageError('SSRF_REFUSED', `refused to fetch ${shown}${base ? ' (a redirect target)' : ''}: only http and https URLs are fetched, not ${url.protocol}`, {
-      url: shown,
-      field: 'image_url',
-    });
+    throw new ImageError(
+      'SSRF_REFUSED',
+      `refused to fetch ${shown}${base ? ' (a redirect target)' : ''}: only http and https URLs are fetched, not ${url.protocol}`,
+      {
+        url: shown,
+        field: 'image_url',
+      },
+    );
   }
   // Credentials in a URL would be sent, stored and easily logged; catalog images do not need them.
   if (url.username || url.password) {
@@ -121,7 +125,13 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-function request(url: URL, target: { address: string; family: 4 | 6 }, headers: Record<string, string>, signal: AbortSignal, policy: FetchPolicy): Promise<IncomingMessage> {
+function request(
+  url: URL,
+  target: { address: string; family: 4 | 6 },
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  policy: FetchPolicy,
+): Promise<IncomingMessage> {
   const shown = redactImageUrl(url.href);
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'https:' ? https : http).request(
@@ -180,7 +190,10 @@ function readBody(res: IncomingMessage, shown: string, policy: FetchPolicy): Pro
     const arm = () => {
       clearTimeout(idle);
       idle = setTimeout(
-        () => finish(new ImageError('TIMEOUT', `${shown} stalled: no data for images.idleTimeoutMs (${policy.idleTimeoutMs} ms) after ${size} bytes`, { url: shown })),
+        () =>
+          finish(
+            new ImageError('TIMEOUT', `${shown} stalled: no data for images.idleTimeoutMs (${policy.idleTimeoutMs} ms) after ${size} bytes`, { url: shown }),
+          ),
         policy.idleTimeoutMs,
       );
     };
@@ -208,7 +221,8 @@ function readBody(res: IncomingMessage, shown: string, policy: FetchPolicy): Pro
     });
     res.on('error', (err) => finish(err));
     res.on('close', () => {
-      if (!settled) finish(new ImageError('CONNECT_FAILED', `${shown}: the connection closed after ${size} bytes, before the body was complete`, { url: shown }));
+      if (!settled)
+        finish(new ImageError('CONNECT_FAILED', `${shown}: the connection closed after ${size} bytes, before the body was complete`, { url: shown }));
     });
   });
 }
@@ -227,7 +241,12 @@ export async function fetchImage(rawUrl: string, policy: FetchPolicy, options: F
   } catch (err) {
     // A failure on a redirect target must still name the catalog's URL, which is what an operator fixes.
     if (err instanceof ImageError && hops.count > 0 && !err.message.includes(redactImageUrl(rawUrl))) {
-      throw new ImageError(err.code, `${err.message} (reached by ${hops.count} redirect(s) from ${redactImageUrl(rawUrl)})`, { ...err.context, from: redactImageUrl(rawUrl) }, { cause: err });
+      throw new ImageError(
+        err.code,
+        `${err.message} (reached by ${hops.count} redirect(s) from ${redactImageUrl(rawUrl)})`,
+        { ...err.context, from: redactImageUrl(rawUrl) },
+        { cause: err },
+      );
     }
     throw err;
   }

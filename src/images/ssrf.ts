@@ -150,7 +150,12 @@ export async function resolveChecked(url: URL, allowHosts: readonly string[], re
     try {
       addresses = await resolve(host);
     } catch (err) {
-      throw new ImageError('DNS_FAILED', `cannot resolve ${host} for ${shown}: ${(err as { code?: string }).code ?? (err as Error).message}`, { url: shown }, { cause: err });
+      throw new ImageError(
+        'DNS_FAILED',
+        `cannot resolve ${host} for ${shown}: ${(err as { code?: string }).code ?? (err as Error).message}`,
+        { url: shown },
+        { cause: err },
+      );
     }
     if (addresses.length === 0) throw new ImageError('DNS_FAILED', `${host} has no address (${shown})`, { url: shown });
   }
@@ -159,11 +164,10 @@ export async function resolveChecked(url: URL, allowHosts: readonly string[], re
       const reason = blockedReason(address);
       if (reason) {
         const via = address === host ? '' : ` (${host} resolves to ${address})`;
-        throw new ImageError(
-          'SSRF_REFUSED',
-          `refused to fetch ${shown}: ${address} is ${reason}${via}; add "${url.host}" to images.allowHosts to allow it`,
-          { url: shown, address },
-        );
+        throw new ImageError('SSRF_REFUSED', `refused to fetch ${shown}: ${address} is ${reason}${via}; add "${url.host}" to images.allowHosts to allow it`, {
+          url: shown,
+          address,
+        });
       }
     }
   }

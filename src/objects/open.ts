@@ -6,20 +6,16 @@
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
+import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import { createLocalObjectStore } from './local.js';
 import { createS3ObjectStore } from './s3.js';
-import type { Config } from '../config.js';
 import type { ObjectStore } from './store.js';
 
 const ACCEPTED = 'file:///absolute/path, a plain filesystem path, or s3://bucket[/prefix]';
 
-export function openObjectStore(
-  url: string,
-  s3Options?: { endpoint?: string; region?: string; forcePathStyle?: boolean },
-): ObjectStore {
+export function openObjectStore(url: string, s3Options?: { endpoint?: string; region?: string; forcePathStyle?: boolean }): ObjectStore {
   const bad = (why: string): ConfigError =>
     new ConfigError(`Invalid object store URL "${redactUrl(url)}": ${why}. Accepted forms: ${ACCEPTED}`, {
       field: 'objects',

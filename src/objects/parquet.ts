@@ -8,7 +8,7 @@
  * before, shreds a LIST column one value at a time: ~280 ms per 500 × 3072-d rows, two thirds of
  * a cold OpenAI run; this path takes ~70 ms for the same file.
  */
-import { Field, Float32, List, Table, TimestampMillisecond, Utf8, makeData, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Field, Float32, List, makeData, makeVector, Table, TimestampMillisecond, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
 import type { ObjectStore } from './store.js';
 
@@ -50,7 +50,10 @@ export function encodeChunkVectors(rows: ChunkVectorRow[]): Uint8Array {
     chunk_index: makeVector(Int32Array.from(rows, (r) => r.chunkIndex)),
     token_count: makeVector(Int32Array.from(rows, (r) => r.tokenCount)),
     metadata_hash: strings((r) => r.metadataHash),
-    generated_at: vectorFromArray(rows.map((r) => r.generatedAt), new TimestampMillisecond('UTC')),
+    generated_at: vectorFromArray(
+      rows.map((r) => r.generatedAt),
+      new TimestampMillisecond('UTC'),
+    ),
     vector: vectorColumn(rows.map((r) => r.vector)),
   });
   const props = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).build();
@@ -60,9 +63,9 @@ export function encodeChunkVectors(rows: ChunkVectorRow[]): Uint8Array {
 /** LIST<FLOAT> whose values are the vectors laid end to end: one copy into one buffer, then offsets. */
 function vectorColumn(vectors: Float32Array[]) {
   const offsets = new Int32Array(vectors.length + 1);
-  vectors.forEach((v, i) => (offsets[i + 1] = offsets[i]! + v.length));
+  for (const [i, v] of vectors.entries()) offsets[i + 1] = offsets[i]! + v.length;
   const values = new Float32Array(offsets[vectors.length]!);
-  vectors.forEach((v, i) => values.set(v, offsets[i]!));
+  for (const [i, v] of vectors.entries()) values.set(v, offsets[i]!);
   const child = makeData({ type: new Float32(), length: values.length, data: values });
   // Non-nullable element, as the three-level LIST spec describes, so readers see list<float not null>.
   const type = new List(new Field('element', new Float32(), false));

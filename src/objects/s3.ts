@@ -10,16 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  paginateListObjectsV2,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, paginateListObjectsV2, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
-import { errorMessage, ObjectStoreError, type ErrorContext } from '../errors.js';
+import { type ErrorContext, errorMessage, ObjectStoreError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import { validateObjectKey } from './local.js';
 import type { ObjectStore } from './store.js';
@@ -180,7 +173,7 @@ export function createS3ObjectStore(opts: S3ObjectStoreOptions): ObjectStore {
         for await (const page of pages) {
           for (const obj of page.Contents ?? []) {
             // S3 returns keys in UTF-8 byte order; stripping the common prefix keeps that order.
-            if (obj.Key !== undefined && obj.Key.startsWith(keyPrefix)) yield obj.Key.slice(keyPrefix.length);
+            if (obj.Key?.startsWith(keyPrefix)) yield obj.Key.slice(keyPrefix.length);
           }
         }
       } catch (err) {

@@ -7,7 +7,7 @@
 import { failureRateAlert, sendAlert } from '../alert.js';
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
-import { redactUrl, type Logger } from '../log.js';
+import { type Logger, redactUrl } from '../log.js';
 import { pushMetrics, recordRunEnd } from '../metrics.js';
 import type { RunSummary } from '../pipeline/summary.js';
 

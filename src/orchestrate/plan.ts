@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { Queryable } from '../store/db.js';
 import { finishRun, getRun, startRun } from '../store/runs.js';
 import { QUEUES, type Queue } from './queue.js';
-import { shardRanges, type CloseData, type RunSpec, type ShardData } from './spec.js';
+import { type CloseData, type RunSpec, type ShardData, shardRanges } from './spec.js';
 
 export interface PlannedRun {
   runId: string;
@@ -25,7 +25,20 @@ export async function planRun(queue: Queue, db: Queryable, spec: RunSpec, option
   const runId = options.runId ?? randomUUID();
   const shards = shardRanges(spec.shards);
   if (!(await getRun(db, runId))) {
-    await startRun(db, { runId, job: `embed-${spec.modality}`, trigger: options.trigger, namespace: spec.namespace, version: spec.version, modality: spec.modality, sample: spec.sample, shards: spec.shards }, null);
+    await startRun(
+      db,
+      {
+        runId,
+        job: `embed-${spec.modality}`,
+        trigger: options.trigger,
+        namespace: spec.namespace,
+        version: spec.version,
+        modality: spec.modality,
+        sample: spec.sample,
+        shards: spec.shards,
+      },
+      null,
+    );
   }
   const existing = await queue.boss.findJobs(QUEUES.close, { data: { runId }, limit: 1 });
   if (existing.length > 0) return { runId, shards, created: false };
@@ -39,6 +52,9 @@ export async function planRun(queue: Queue, db: Queryable, spec: RunSpec, option
     await finishRun(db, runId, 'failed', null, null, `the run's jobs could not be queued: ${errorMessage(err)}`).catch(() => {});
     throw err;
   }
-  options.logger.info({ run_id: runId, shards: spec.shards, version: spec.version, modality: spec.modality, namespace: spec.namespace, trigger: options.trigger }, 'distributed run queued');
+  options.logger.info(
+    { run_id: runId, shards: spec.shards, version: spec.version, modality: spec.modality, namespace: spec.namespace, trigger: options.trigger },
+    'distributed run queued',
+  );
   return { runId, shards, created: true };
 }

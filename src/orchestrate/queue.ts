@@ -12,10 +12,10 @@
  *   itemvec-close   depends on every shard of its run (a pg-boss flow): aggregates, indexes, alerts
  *   itemvec-failed  dead letters: a plan, shard or close job out of retries fails its run
  */
-import { PgBoss, fromPglite } from 'pg-boss';
+import { fromPglite, PgBoss } from 'pg-boss';
 import type { Config } from '../config.js';
 import { DatabaseError, errorMessage } from '../errors.js';
-import { redactUrl, type Logger } from '../log.js';
+import { type Logger, redactUrl } from '../log.js';
 import type { Db } from '../store/db.js';
 
 export const QUEUES = {
@@ -62,7 +62,8 @@ export async function openQueue(config: Config, db: Db | null, logger: Logger, o
     location = `${redactUrl(url)} (schema ${config.queue.schema})`;
     boss = new PgBoss({ ...timers, connectionString: url, application_name: 'itemvec-queue', max: worker ? 4 : 2 });
   } else {
-    if (!db?.pglite) throw new DatabaseError('QUEUE_EMBEDDED', 'the embedded queue shares the embedded database: open it first (no queue.url or databaseUrl is set)');
+    if (!db?.pglite)
+      throw new DatabaseError('QUEUE_EMBEDDED', 'the embedded queue shares the embedded database: open it first (no queue.url or databaseUrl is set)');
     location = `${db.location} (embedded, schema ${config.queue.schema})`;
     boss = new PgBoss({ ...timers, backend: 'pglite', db: fromPglite(db.pglite) });
   }

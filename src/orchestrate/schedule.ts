@@ -8,7 +8,7 @@ import type { CatalogSource } from '../catalog/open.js';
 import type { Config } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { QUEUES, type Queue } from './queue.js';
-import { runSpec, type RunSpec } from './spec.js';
+import { type RunSpec, runSpec } from './spec.js';
 
 export interface ScheduleEntry {
   key: string;
@@ -39,7 +39,9 @@ export async function registerSchedules(queue: Queue, config: Config, source: Ca
     try {
       await queue.boss.schedule(QUEUES.plan, cron, { spec, trigger: 'schedule' }, { key, tz: config.schedule.tz, missed: 'once' });
     } catch (err) {
-      throw new ConfigError(`cannot schedule the ${modality} job with "${cron}" (${config.schedule.tz}): ${errorMessage(err)}`, { field: `schedule.${modality}` });
+      throw new ConfigError(`cannot schedule the ${modality} job with "${cron}" (${config.schedule.tz}): ${errorMessage(err)}`, {
+        field: `schedule.${modality}`,
+      });
     }
     set.push({ key, cron, tz: config.schedule.tz, spec });
   }

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { CatalogSource } from '../catalog/open.js';
-import { ConfigSchema, type Config } from '../config.js';
+import { type Config, ConfigSchema } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { SAMPLE_BUCKETS } from '../pipeline/sample.js';
 

@@ -19,12 +19,12 @@ import type { AddressInfo } from 'node:net';
 import type { JobWithMetadata } from 'pg-boss';
 import { runFailedAlert, sendAlert } from '../alert.js';
 import type { Config } from '../config.js';
-import { ConfigError, NotFoundError, ProviderError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, NotFoundError, ProviderError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { collectProcessMetrics, queueJobs, recordRunEnd, registry, runMetrics } from '../metrics.js';
 import { runEmbeddingJob } from '../pipeline/run.js';
 import { logSummary, type RunSummary } from '../pipeline/summary.js';
-import { openConfiguredDb, type Db } from '../store/db.js';
+import { type Db, openConfiguredDb } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { finishRun, getRun } from '../store/runs.js';
 import { ensureVectorIndex } from '../store/versions.js';
@@ -32,7 +32,7 @@ import { aggregateSummaries } from './aggregate.js';
 import { reportRunEnd } from './outcome.js';
 import { planRun } from './plan.js';
 import { openQueue, QUEUES, type Queue } from './queue.js';
-import { jobConfig, type CloseData, type RunSpec, type ShardData } from './spec.js';
+import { type CloseData, jobConfig, type RunSpec, type ShardData } from './spec.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -62,7 +62,10 @@ export function isPermanent(err: unknown): boolean {
 /** A dead letter carries the data of the job that failed: a plan's, a shard's or a close's. */
 type FailedData = Partial<ShardData> & { spec?: RunSpec };
 
-const failure = (err: unknown) => ({ message: errorMessage(err), code: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ERROR' });
+const failure = (err: unknown) => ({
+  message: errorMessage(err),
+  code: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ERROR',
+});
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config: base, logger } = options;
@@ -100,12 +103,24 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     log.info({ from, to, attempt: job!.retryCount + 1, of: spec.shards }, 'shard started');
     try {
       const config = jobConfig(base, spec, 'shard');
-      const summary = await runEmbeddingJob({ config, source: spec.source, db, logger: log, shard: { from, to }, recordRun: false, trigger: 'worker', metrics: runMetrics(spec.modality) });
+      const summary = await runEmbeddingJob({
+        config,
+        source: spec.source,
+        db,
+        logger: log,
+        shard: { from, to },
+        recordRun: false,
+        trigger: 'worker',
+        metrics: runMetrics(spec.modality),
+      });
       queueJobs.inc({ queue: 'shard', outcome: 'completed' });
       return [{ id: job!.id, status: 'completed', output: summary }];
     } catch (err) {
       const permanent = isPermanent(err);
-      log.error({ err: errorMessage(err), code: failure(err).code, retry: !permanent }, permanent ? 'shard failed; retrying cannot fix this' : 'shard failed; pg-boss retries it');
+      log.error(
+        { err: errorMessage(err), code: failure(err).code, retry: !permanent },
+        permanent ? 'shard failed; retrying cannot fix this' : 'shard failed; pg-boss retries it',
+      );
       queueJobs.inc({ queue: 'shard', outcome: permanent ? 'dead_letter' : 'failed' });
       return [{ id: job!.id, status: permanent ? 'deadletter' : 'failed', output: failure(err) }];
     }
@@ -161,7 +176,10 @@ async function failRun(queue: Queue, db: Db, base: Config, logger: Logger, job: 
   // A plan job's id is its run's id; shard and close jobs carry theirs.
   const runId = job.data.runId ?? (job.sourceName === QUEUES.plan ? job.sourceId : null);
   const cause = (job.sourceOutput ?? {}) as { message?: string };
-  const what = job.sourceName === QUEUES.shard && job.data.index !== undefined ? `shard ${job.data.index + 1} of ${job.data.spec?.shards}` : `the ${String(job.sourceName).replace('itemvec-', '')} job`;
+  const what =
+    job.sourceName === QUEUES.shard && job.data.index !== undefined
+      ? `shard ${job.data.index + 1} of ${job.data.spec?.shards}`
+      : `the ${String(job.sourceName).replace('itemvec-', '')} job`;
   const reason = `${what} failed after ${(job.sourceRetryCount ?? 0) + 1} attempt(s): ${cause.message ?? 'no error recorded'}`;
   const run = runId ? await getRun(db, runId) : null;
   if (run && run.status !== 'running') return;
@@ -170,7 +188,11 @@ async function failRun(queue: Queue, db: Db, base: Config, logger: Logger, job: 
     // The run cannot succeed any more: stop paying for its other shards. What they loaded is kept.
     for (const name of [QUEUES.shard, QUEUES.close]) {
       const queued = await queue.boss.findJobs(name, { data: { runId: run.run_id }, queued: true, limit: 10_000 });
-      if (queued.length > 0) await queue.boss.cancel(name, queued.map((j) => j.id));
+      if (queued.length > 0)
+        await queue.boss.cancel(
+          name,
+          queued.map((j) => j.id),
+        );
     }
   }
   const spec = job.data.spec;
@@ -179,7 +201,10 @@ async function failRun(queue: Queue, db: Db, base: Config, logger: Logger, job: 
   recordRunEnd(modality, 'failed', null);
   await sendAlert(
     base.alert,
-    runFailedAlert({ run_id: runId ?? job.id, namespace: run?.namespace ?? spec?.namespace ?? null, version: run?.version ?? spec?.version ?? '?', modality }, reason),
+    runFailedAlert(
+      { run_id: runId ?? job.id, namespace: run?.namespace ?? spec?.namespace ?? null, version: run?.version ?? spec?.version ?? '?', modality },
+      reason,
+    ),
     logger,
   );
 }

@@ -13,14 +13,14 @@
 import type { CatalogItem } from '../catalog/item.js';
 import type { Config } from '../config.js';
 import type { Batch, OpenAIBatchClient } from '../embed/openai-batch.js';
-import { sleep } from '../embed/retry.js';
+import type { ChunkInput } from '../embed/scheduler.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStore } from '../objects/store.js';
+import { sleep } from '../retry.js';
+import { type BatchRow, insertBatch, openBatches, updateBatch } from '../store/batches.js';
 import type { Db } from '../store/db.js';
-import type { VersionKey } from '../store/embeddings.js';
-import { insertBatch, openBatches, updateBatch, type BatchRow } from '../store/batches.js';
-import type { ChunkInput } from '../embed/scheduler.js';
+import type { VersionKey } from '../store/keys.js';
 import type { ChangedItem } from './changes.js';
 import type { RunStats } from './stats.js';
 
@@ -75,7 +75,13 @@ export class BatchJobs {
   /** Carry every unfinished batch of this version forward; with `wait`, to the end. */
   async resume(): Promise<void> {
     const { config, provider } = this.o;
-    const open = await openBatches(this.o.db, { version: config.version, modality: config.modality, provider: provider.name, model: provider.model, dims: provider.dims });
+    const open = await openBatches(this.o.db, {
+      version: config.version,
+      modality: config.modality,
+      provider: provider.name,
+      model: provider.model,
+      dims: provider.dims,
+    });
     if (open.length === 0) return;
     this.o.logger.info({ batches: open.map((b) => b.batch_key) }, `resuming ${open.length} unfinished batch(es)`);
     const rows: BatchRow[] = [];
@@ -97,7 +103,13 @@ export class BatchJobs {
   }
 
   async add(item: BatchedItem, chunks: ChunkInput[]): Promise<void> {
-    const size = Buffer.byteLength(this.o.client.requestLine(`i${this.entries.length}`, chunks.map((c) => c.text))) + 1;
+    const size =
+      Buffer.byteLength(
+        this.o.client.requestLine(
+          `i${this.entries.length}`,
+          chunks.map((c) => c.text),
+        ),
+      ) + 1;
     if (this.entries.length > 0 && (this.entries.length >= this.o.config.batch.maxRequestsPerFile || this.bytes + size > MAX_FILE_BYTES)) {
       await this.writePart();
     }
@@ -120,7 +132,7 @@ export class BatchJobs {
     const part = String(++this.part).padStart(5, '0');
     const batchKey = `${runId}/part-${part}`;
     const manifestKey = `batches/version=${config.version}/modality=${config.modality}/run=${runId}/part-${part}.jsonl`;
-    await this.o.objects.put(manifestKey, Buffer.from(entries.map((e) => JSON.stringify(e)).join('\n') + '\n'));
+    await this.o.objects.put(manifestKey, Buffer.from(`${entries.map((e) => JSON.stringify(e)).join('\n')}\n`));
     const tokens = entries.reduce((n, e) => n + e.chunks.reduce((m, c) => m + c.tokens, 0), 0);
     const row = await insertBatch(this.o.db, {
       batch_key: batchKey,
@@ -143,7 +155,16 @@ export class BatchJobs {
     const { client, db, logger } = this.o;
     if (row.status === 'written') {
       const list = entries ?? [...(await this.manifest(row)).values()];
-      const body = Buffer.from(list.map((e) => client.requestLine(e.id, e.chunks.map((c) => c.text))).join('\n') + '\n');
+      const body = Buffer.from(
+        `${list
+          .map((e) =>
+            client.requestLine(
+              e.id,
+              e.chunks.map((c) => c.text),
+            ),
+          )
+          .join('\n')}\n`,
+      );
       const fileId = await client.upload(`itemvec-${row.batch_key.replace('/', '-')}.jsonl`, body);
       row = await updateBatch(db, row.batch_key, { status: 'uploaded', input_file_id: fileId });
     }
@@ -205,7 +226,11 @@ export class BatchJobs {
         seen.add(result.customId);
         if (result.ok) {
           stats.tokens += result.tokens;
-          hooks.deliver(itemOf(entry), entry.chunks.map((c) => c.tokens), result.vectors);
+          hooks.deliver(
+            itemOf(entry),
+            entry.chunks.map((c) => c.tokens),
+            result.vectors,
+          );
         } else {
           hooks.fail(itemOf(entry), result.code, result.message);
         }
@@ -220,10 +245,17 @@ export class BatchJobs {
       for (const entry of missing) hooks.fail(itemOf(entry), 'BATCH_FAILED', `batch ${batch.id} failed: ${error}`);
     } else if (missing.length > 0) {
       // Expired or cancelled: those items have no vector, so the next run's change detection submits them again.
-      logger.warn({ batch_id: batch.id, status: batch.status, missing: missing.length }, `batch ${batch.status}: ${missing.length} item(s) left for the next run`);
+      logger.warn(
+        { batch_id: batch.id, status: batch.status, missing: missing.length },
+        `batch ${batch.status}: ${missing.length} item(s) left for the next run`,
+      );
     }
     await hooks.flush(true);
-    await updateBatch(this.o.db, row.batch_key, { status: batch.status === 'failed' ? 'failed' : 'loaded', remote_status: batch.status, ...(error ? { error } : {}) });
+    await updateBatch(this.o.db, row.batch_key, {
+      status: batch.status === 'failed' ? 'failed' : 'loaded',
+      remote_status: batch.status,
+      ...(error ? { error } : {}),
+    });
     stats.batchesLoaded += 1;
     logger.info({ batch_key: row.batch_key, batch_id: batch.id, status: batch.status, results: seen.size, missing: missing.length }, 'batch loaded');
   }

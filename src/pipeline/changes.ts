@@ -3,7 +3,8 @@ import type { CatalogItem } from '../catalog/item.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
 import type { CompiledTemplate } from '../prompt/template.js';
 import type { Queryable } from '../store/db.js';
-import { lookupExisting, type CatalogRow, type VersionKey } from '../store/embeddings.js';
+import { type CatalogRow, lookupExisting } from '../store/embeddings.js';
+import type { VersionKey } from '../store/keys.js';
 import { attributesHash, metadataHash } from './hash.js';
 
 export interface ChangedItem {
@@ -29,7 +30,11 @@ export async function findChanges(
   template: Pick<CompiledTemplate, 'render'>,
   provider: Pick<EmbeddingProvider, 'name' | 'model' | 'dims'>,
 ): Promise<{ changed: ChangedItem[]; unchanged: number; attributesOnly: CatalogRow[]; lexicalOnly: ChangedItem[] }> {
-  const existing = await lookupExisting(db, key, items.map((i) => i.itemId));
+  const existing = await lookupExisting(
+    db,
+    key,
+    items.map((i) => i.itemId),
+  );
   const changed: ChangedItem[] = [];
   const attributesOnly: CatalogRow[] = [];
   const lexicalOnly: ChangedItem[] = [];
@@ -52,8 +57,10 @@ export async function findChanges(
 
 /** Items whose catalog_items row is missing or stale, with their new attributes hash (no embedding involved). */
 export async function staleAttributes(db: Queryable, key: VersionKey, items: CatalogItem[]): Promise<CatalogRow[]> {
-  const existing = await lookupExisting(db, key, items.map((i) => i.itemId));
-  return items
-    .map((item) => ({ item, attributesHash: attributesHash(item) }))
-    .filter((r) => existing.get(r.item.itemId)?.attributesHash !== r.attributesHash);
+  const existing = await lookupExisting(
+    db,
+    key,
+    items.map((i) => i.itemId),
+  );
+  return items.map((item) => ({ item, attributesHash: attributesHash(item) })).filter((r) => existing.get(r.item.itemId)?.attributesHash !== r.attributesHash);
 }

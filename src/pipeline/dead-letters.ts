@@ -5,12 +5,12 @@
  */
 import type { CatalogItem, RowRejection } from '../catalog/item.js';
 import { UUID_PATTERN } from '../catalog/validate.js';
-import { NAME_PATTERN } from '../config.js';
-import type { Logger } from '../log.js';
-import type { Queryable } from '../store/db.js';
-import type { VersionKey } from '../store/embeddings.js';
 import { DatabaseError, errorMessage } from '../errors.js';
-import { recordFailures, type FailureRecord, type FailureStage } from '../store/failures.js';
+import type { Logger } from '../log.js';
+import { NAME_PATTERN } from '../names.js';
+import type { Queryable } from '../store/db.js';
+import { type FailureRecord, type FailureStage, recordFailures } from '../store/failures.js';
+import type { VersionKey } from '../store/keys.js';
 
 /** How many rejections are logged one by one before the rest go only to the table. */
 const LOGGED_REJECTIONS = 50;
@@ -43,7 +43,15 @@ export class DeadLetters {
     const namespace = typeof raw?.namespace === 'string' && NAME_PATTERN.test(raw.namespace) ? raw.namespace : this.fallback.namespace;
     this.pending.push({
       key: { ...this.fallback, orgId, namespace },
-      failure: { itemId: r.itemId, sourceRef: `${r.ref.source}:${r.ref.line}`, stage: 'extract', errorClass: 'ROW_REJECTED', field: r.field, message: r.reason, payload: r.raw },
+      failure: {
+        itemId: r.itemId,
+        sourceRef: `${r.ref.source}:${r.ref.line}`,
+        stage: 'extract',
+        errorClass: 'ROW_REJECTED',
+        field: r.field,
+        message: r.reason,
+        payload: r.raw,
+      },
     });
   }
 
@@ -73,7 +81,10 @@ export class DeadLetters {
         if (err instanceof DatabaseError) throw err;
         this.unwritten += list.length;
         for (const f of list) {
-          this.logger.error({ item_id: f.itemId, source: f.sourceRef, stage: f.stage, code: f.errorClass, field: f.field, reason: f.message, err: errorMessage(err) }, 'dead letter could not be written; it is only in this log');
+          this.logger.error(
+            { item_id: f.itemId, source: f.sourceRef, stage: f.stage, code: f.errorClass, field: f.field, reason: f.message, err: errorMessage(err) },
+            'dead letter could not be written; it is only in this log',
+          );
         }
       }
     }

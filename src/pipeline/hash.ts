@@ -6,7 +6,9 @@ import type { CatalogItem } from '../catalog/item.js';
  * Same hash → same vector, so the item is not embedded again.
  */
 export function metadataHash(prompt: string, provider: string, model: string, dims: number): string {
-  return createHash('sha256').update(JSON.stringify([provider, model, dims, prompt])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([provider, model, dims, prompt]))
+    .digest('hex');
 }
 
 /** Hash of every stored attribute, so tag or URL edits refresh catalog_items without re-embedding. */

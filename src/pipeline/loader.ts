@@ -6,13 +6,13 @@
  * vectors, never a vector without its words.
  */
 import type { CatalogItem } from '../catalog/item.js';
+import { type ChunkVectorRow, chunkVectorPartKey, encodeChunkVectors } from '../objects/parquet.js';
 import type { ObjectStore } from '../objects/store.js';
-import { chunkVectorPartKey, encodeChunkVectors, type ChunkVectorRow } from '../objects/parquet.js';
 import type { Db } from '../store/db.js';
-import { upsertCatalogItems, upsertItemVectors, type VersionKey } from '../store/embeddings.js';
+import { upsertCatalogItems, upsertItemVectors } from '../store/embeddings.js';
 import { clearFailures } from '../store/failures.js';
-import { writeLexicalDocuments, type LexicalDocument } from '../store/lexical.js';
-import type { Modality } from '../store/versions.js';
+import type { Modality, VersionKey } from '../store/keys.js';
+import { type LexicalDocument, writeLexicalDocuments } from '../store/lexical.js';
 import { groupByTenant } from './group.js';
 import type { RunStats } from './stats.js';
 
@@ -34,6 +34,11 @@ export interface LoaderOptions {
   modality: Modality;
   model: string;
   batchSize: number;
+  /**
+   * Slices written at once, each in its own transaction (on a server, its own connection): a server
+   * takes COPY on several connections faster than on one (bench:load). PGlite runs one at a time.
+   */
+  connections?: number;
   stats: RunStats;
   /** Text versions: how an item's lexical document is made, written with its vector. */
   lexical?: LexicalIndexing;
@@ -65,24 +70,34 @@ export class Loader {
    * statement and Parquet part bounded, and keeping partial slices back avoids tiny parts.
    */
   async flush(all = false): Promise<void> {
-    // Two stages in a pipeline: the next slice's Parquet part is encoded (CPU, here) while the
-    // previous slice's rows travel to Postgres (I/O, there). Each slice still writes its part
-    // before its rows.
-    let rows: Promise<void> | null = null;
+    // A pipeline: the next slice's Parquet part is encoded (CPU, here) while earlier slices' rows
+    // travel to Postgres (I/O, there), up to `connections` of them at once. Each slice still writes
+    // its part before its rows, and no write is left running when flush returns or throws.
+    const connections = this.o.connections ?? 1;
+    const writing = new Set<Promise<void>>();
+    // The first failed write; the writes still running are waited for before it is thrown.
+    let failure: { error: unknown } | undefined;
     try {
-      while (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0)) {
+      while (!failure && (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0))) {
         const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
         for (const group of groups) {
           const key = await this.writeParquet(group);
-          await rows;
-          rows = this.writeRows(group, key);
-          // Awaited at the next slice or in `finally`; until then a failure must not count as unhandled.
-          rows.catch(() => {});
+          while (writing.size >= connections) await Promise.race(writing);
+          if (failure) break;
+          const rows: Promise<void> = this.writeRows(group, key).then(
+            () => void writing.delete(rows),
+            (error: unknown) => {
+              writing.delete(rows);
+              failure ??= { error };
+            },
+          );
+          writing.add(rows);
         }
       }
     } finally {
-      await rows;
+      await Promise.all(writing);
     }
+    if (failure) throw failure.error;
   }
 
   private async writeParquet(items: EmbeddedItem[]): Promise<VersionKey> {
@@ -125,8 +140,17 @@ export class Loader {
           generatedAt: e.generatedAt,
         })),
       );
-      await upsertCatalogItems(tx, orgId, namespace, items.map((e) => ({ item: e.item, attributesHash: e.attributesHash })));
-      await clearFailures(tx, key, items.map((e) => e.item.itemId));
+      await upsertCatalogItems(
+        tx,
+        orgId,
+        namespace,
+        items.map((e) => ({ item: e.item, attributesHash: e.attributesHash })),
+      );
+      await clearFailures(
+        tx,
+        key,
+        items.map((e) => e.item.itemId),
+      );
       // Last: it locks the version's corpus statistics, which concurrent loads wait for until commit.
       const lexical = this.o.lexical;
       if (lexical) await writeLexicalDocuments(tx, key, lexical.textSearchConfig, lexical.documents(items));

@@ -1,8 +1,7 @@
 /** The catalog as every job reads it: batches of valid items, this run's shard only, each item id once. */
 import xxhash from 'xxhash-wasm';
-
 import type { CatalogItem, RowRejection, RowResult } from '../catalog/item.js';
-import type { CatalogReader } from '../catalog/open.js';
+import type { CatalogReader } from '../catalog/reader.js';
 import type { Logger } from '../log.js';
 import { inShard } from './sample.js';
 import type { RunStats } from './stats.js';
@@ -30,7 +29,8 @@ export async function* itemBatches(reader: CatalogReader, o: ItemBatchOptions): 
   const inThisShard = (row: RowResult) => !o.shard || (row.ok ? inShard(row.item.orgId, row.item.itemId, o.shard) : o.shard.from === 0);
   const itemKey = await itemKeyHasher();
   const repeats = reader.repeatable ? await repeatedKeys(reader, inThisShard) : new Map<bigint, number>();
-  if (repeats.size > 0) o.logger?.info({ repeated_ids: repeats.size }, `${repeats.size} item ids appear more than once in the catalog: the last row of each wins`);
+  if (repeats.size > 0)
+    o.logger?.info({ repeated_ids: repeats.size }, `${repeats.size} item ids appear more than once in the catalog: the last row of each wins`);
   let batch: CatalogItem[] = [];
   for await (const row of reader.rows) {
     if (!inThisShard(row)) continue;
@@ -57,7 +57,11 @@ export async function* itemBatches(reader: CatalogReader, o: ItemBatchOptions): 
   }
   if (batch.length > 0) yield batch;
   // Only when the source changed between the two passes (a staging table written during the run).
-  if (repeats.size > 0) o.logger?.warn({ unresolved: repeats.size }, `${repeats.size} repeated item ids had fewer rows on the second read than on the first (the source changed during the run); their last row read was skipped and the next run embeds them`);
+  if (repeats.size > 0)
+    o.logger?.warn(
+      { unresolved: repeats.size },
+      `${repeats.size} repeated item ids had fewer rows on the second read than on the first (the source changed during the run); their last row read was skipped and the next run embeds them`,
+    );
 }
 
 /**

@@ -9,10 +9,10 @@ import type { SourceRecord } from '../catalog/records.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { failureGroups, replayableFailures, resolveReplayed, type FailureFilter } from '../store/failures.js';
-import { getVersion } from '../store/versions.js';
-import type { VersionKey } from '../store/embeddings.js';
-import { runEmbeddingJob, type RunOptions, type RunSummary } from './run.js';
+import { type FailureFilter, failureGroups, replayableFailures, resolveReplayed } from '../store/failures.js';
+import type { VersionKey } from '../store/keys.js';
+import { getVersion, type VersionRecord } from '../store/versions.js';
+import { type RunOptions, type RunSummary, runEmbeddingJob } from './run.js';
 
 export interface RetryResult {
   key: VersionKey;
@@ -36,9 +36,7 @@ export async function retryFailures(options: RetryOptions): Promise<RetryResult[
     const version = await getVersion(db, key);
     // A rejected row may belong to a version that was never created (nothing loaded yet): the
     // current config's settings then apply, exactly as for the run that rejected it.
-    const settings = version
-      ? { embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims }, prompt: { template: version.promptTemplate, textSearchConfig: version.textSearchConfig } }
-      : {};
+    const settings = version ? versionSettings(config, version) : {};
     const runConfig: Config = { ...config, ...settings, namespace: key.namespace, version: key.version, modality: key.modality };
     const failureKeys: string[] = [];
     async function* records(): AsyncGenerator<SourceRecord> {
@@ -53,6 +51,15 @@ export async function retryFailures(options: RetryOptions): Promise<RetryResult[
     results.push({ key, replayed: failureKeys.length, resolved, summary });
   }
   return results;
+}
+
+/** The settings a version was embedded with: its text model and prompt, or its image model. */
+function versionSettings(config: Config, version: VersionRecord): Partial<Config> {
+  if (version.modality === 'image') return { images: { ...config.images, provider: version.provider as Config['images']['provider'] } };
+  return {
+    embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims },
+    prompt: { template: version.promptTemplate, textSearchConfig: version.textSearchConfig },
+  };
 }
 
 /** An item failed after validation is stored as a CatalogItem; a rejected row as read. Both become a row again. */

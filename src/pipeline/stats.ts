@@ -1,4 +1,4 @@
-import type { CatalogReader } from '../catalog/open.js';
+import type { CatalogReader } from '../catalog/reader.js';
 import type { RunCounts } from './meter.js';
 
 export interface RunProgress {
@@ -77,7 +77,16 @@ export class RunStats {
 
   /** Cumulative counts for a metrics sink (RunOptions.metrics). */
   counts(costUsd: number | null): RunCounts {
-    return { embedded: this.embedded, skipped: this.skippedUnchanged, cacheHits: this.cacheHits, failed: this.failed, rejected: this.rejected, sampledOut: this.sampledOut, tokens: this.tokens, costUsd };
+    return {
+      embedded: this.embedded,
+      skipped: this.skippedUnchanged,
+      cacheHits: this.cacheHits,
+      failed: this.failed,
+      rejected: this.rejected,
+      sampledOut: this.sampledOut,
+      tokens: this.tokens,
+      costUsd,
+    };
   }
 
   /** Where the run stands, for a progress bar. */

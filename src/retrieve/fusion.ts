@@ -50,7 +50,7 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** 1-based competition ranks of a list sorted by score, best first: equal scores share the better rank. */
 export function competitionRanks(scores: readonly number[]): number[] {
   const ranks: number[] = [];
-  scores.forEach((s, i) => ranks.push(i > 0 && s === scores[i - 1] ? ranks[i - 1]! : i + 1));
+  for (const [i, s] of scores.entries()) ranks.push(i > 0 && s === scores[i - 1] ? ranks[i - 1]! : i + 1);
   return ranks;
 }
 

@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import type { Bm25Settings } from '../store/lexical.js';
 import type { FusionSettings } from './fusion.js';
-import { parseBlendEmbeddingVersion, type BlendVersions } from './version.js';
+import { type BlendVersions, parseBlendEmbeddingVersion } from './version.js';
 
 export interface RetrieveOptions {
   blend: BlendVersions;

@@ -11,16 +11,17 @@
  * both use.
  */
 import { toSql } from 'pgvector';
-import { ConfigError, NotFoundError } from '../errors.js';
+import { RETRIEVE_DEFAULTS } from '../defaults.js';
 import type { EmbeddingProvider } from '../embed/provider.js';
-import { QUERY_RETRY_POLICY, withRetries, type RetryPolicy } from '../embed/retry.js';
+import { ConfigError, NotFoundError } from '../errors.js';
+import { QUERY_RETRY_POLICY, type RetryPolicy, withRetries } from '../retry.js';
 import type { Db, Queryable } from '../store/db.js';
-import { lexicalScores, lexicalSearch, type Bm25Settings, type LexicalQuery } from '../store/lexical.js';
-import { vectorIndexShape, type Modality, type VersionRecord } from '../store/versions.js';
-import { RETRIEVE_DEFAULTS } from './defaults.js';
-import { fuse, roundScore, type FusedItem, type FusionSettings, type RankedList, type Signal } from './fusion.js';
+import type { Modality } from '../store/keys.js';
+import { type Bm25Settings, type LexicalQuery, lexicalScores, lexicalSearch } from '../store/lexical.js';
+import { type VersionRecord, vectorIndexShape } from '../store/versions.js';
+import { type FusedItem, type FusionSettings, fuse, type RankedList, roundScore, type Signal } from './fusion.js';
 import { queryItem, tagCandidates, tagScoreSql } from './tags.js';
-import { resolveVersion, type BlendVersions } from './version.js';
+import { type BlendVersions, resolveVersion } from './version.js';
 
 export interface Candidate {
   item_id: string;
@@ -135,7 +136,14 @@ function queryVectorSql(v: VersionRecord, param: string): string {
  * scan still stops short (hnsw.max_scan_tuples reached before k rows of a small org were found),
  * the org's rows are measured exactly instead: few by then, so that is cheap.
  */
-async function nearest(db: Db, v: VersionRecord, orgId: string, query: DenseQuery, k: number, efSearch: number): Promise<Array<{ item_id: string; score: number }>> {
+async function nearest(
+  db: Db,
+  v: VersionRecord,
+  orgId: string,
+  query: DenseQuery,
+  k: number,
+  efSearch: number,
+): Promise<Array<{ item_id: string; score: number }>> {
   const kind = 'itemId' in query ? 'item' : 'vector';
   const params: unknown[] = [orgId, 'itemId' in query ? query.itemId : query.vector, k];
   if (kind === 'item') params.push(v.namespace, v.modality, v.version);
@@ -164,11 +172,25 @@ interface Details {
  * or a vector) and their tag overlap with the query item's tags: the part scores a fused list
  * shows for candidates one list did not reach. Rows are looked up by primary key.
  */
-async function details(db: Queryable, v: VersionRecord, orgId: string, ids: string[], query: { itemId: string; tags: string[] | null } | { vector: string } | null): Promise<Map<string, Details>> {
+async function details(
+  db: Queryable,
+  v: VersionRecord,
+  orgId: string,
+  ids: string[],
+  query: { itemId: string; tags: string[] | null } | { vector: string } | null,
+): Promise<Map<string, Details>> {
   const { cast } = vectorIndexShape(v);
   // A vector query, or none at all (a lexical-only search): $7 is the vector literal or NULL.
   const q = query !== null && 'itemId' in query ? queryVectorSql(v, '$7') : `$7::${cast}`;
-  const rows = await db.query<{ item_id: string; title: string | null; brand: string | null; category: string | null; description: string | null; distance: number | null; tag_score: number | null }>(
+  const rows = await db.query<{
+    item_id: string;
+    title: string | null;
+    brand: string | null;
+    category: string | null;
+    description: string | null;
+    distance: number | null;
+    tag_score: number | null;
+  }>(
     `SELECT i.item_id, c.title, c.brand, c.category, c.description,
             e.vector::${cast} <=> ${q} AS distance,
             CASE WHEN c.item_id IS NULL OR $8::text[] IS NULL THEN NULL ELSE ${tagScoreSql('c', '$8')} END AS tag_score
@@ -213,7 +235,11 @@ async function finish(db: Db, v: VersionRecord, orgId: string, c: Checked, g: Ga
   const chosen: FusedItem[] =
     c.mode === 'fused'
       ? fuse(g.lists, c.fusion, c.k)
-      : fuse(g.lists.filter((l) => l.signal === c.mode), { dense: 1, lexical: 1, tags: 1, rrfK: 1 }, c.k).map((f) => ({ ...f, score: f.scores[c.mode as Signal]! }));
+      : fuse(
+          g.lists.filter((l) => l.signal === c.mode),
+          { dense: 1, lexical: 1, tags: 1, rrfK: 1 },
+          c.k,
+        ).map((f) => ({ ...f, score: f.scores[c.mode as Signal]! }));
   const ids = chosen.map((f) => f.item_id);
   const missingLexical = g.lexicalQuery ? ids.filter((_, i) => chosen[i]!.scores.lexical === null) : [];
   const [info, lexical] = await Promise.all([
@@ -312,7 +338,7 @@ export async function search(
   } else {
     if (q.text.trim() === '') throw new ConfigError('search text is empty');
     if (wanted(c, 'dense')) {
-      if (!q.provider) throw new ConfigError('a text search with dense evidence needs a provider running the version\'s model');
+      if (!q.provider) throw new ConfigError("a text search with dense evidence needs a provider running the version's model");
       // A function picks the provider once the version is known (the HTTP service: one per version's model).
       const p = typeof q.provider === 'function' ? await q.provider(v) : q.provider;
       if (p.name !== v.provider || p.model !== v.model || p.dims !== v.dims) {

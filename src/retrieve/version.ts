@@ -4,10 +4,12 @@
  * BLEND_EMBEDDING_VERSION is `v3` (every namespace) or `default=v2,electronics=v3`, optionally
  * with a bare fallback: `v2,electronics=v3`.
  */
-import { NAME_PATTERN } from '../config.js';
+
 import { ConfigError, NotFoundError } from '../errors.js';
+import { NAME_PATTERN } from '../names.js';
 import type { Queryable } from '../store/db.js';
-import { getActiveVersion, getVersion, type Modality, type VersionRecord } from '../store/versions.js';
+import type { Modality } from '../store/keys.js';
+import { getActiveVersion, getVersion, type VersionRecord } from '../store/versions.js';
 
 export interface BlendVersions {
   fallback: string | null;
@@ -21,8 +23,7 @@ export function parseBlendEmbeddingVersion(value: string | undefined): BlendVers
     const part = raw.trim();
     const eq = part.indexOf('=');
     const [ns, version] = eq === -1 ? [null, part] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-    const bad = (why: string) =>
-      new ConfigError(`BLEND_EMBEDDING_VERSION="${value}" is invalid: ${why}. Expected "v3" or "default=v2,electronics=v3".`);
+    const bad = (why: string) => new ConfigError(`BLEND_EMBEDDING_VERSION="${value}" is invalid: ${why}. Expected "v3" or "default=v2,electronics=v3".`);
     if (!NAME_PATTERN.test(version)) throw bad(`"${version}" is not a version name`);
     if (ns === null) {
       if (out.fallback !== null) throw bad('more than one version without a namespace');

@@ -17,7 +17,6 @@ import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openConfiguredDb } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
-import { providerFactory } from './providers.js';
 import { buildServer, type ItemvecServer } from './server.js';
 import { serveSettings } from './settings.js';
 
@@ -39,20 +38,27 @@ export async function runService(options: ServiceOptions): Promise<void> {
   let app: ItemvecServer | undefined;
   try {
     await migrate(db);
-    app = await buildServer({ db, settings: () => settings, logger, providerFor: providerFactory(config.embed) });
+    app = await buildServer({ db, settings: () => settings, logger, embed: config.embed });
     await app.listen({ host: config.serve.host, port: config.serve.port });
   } catch (err) {
     await app?.close();
     await db.close();
     if ((err as { code?: string }).code === 'EADDRINUSE' || (err as { code?: string }).code === 'EACCES') {
-      throw new ConfigError(`cannot listen on ${config.serve.host}:${config.serve.port}: ${errorMessage(err)}; pass another --port`, { port: config.serve.port }, { cause: err });
+      throw new ConfigError(
+        `cannot listen on ${config.serve.host}:${config.serve.port}: ${errorMessage(err)}; pass another --port`,
+        { port: config.serve.port },
+        { cause: err },
+      );
     }
     throw err;
   }
   const address = app.server.address();
   const port = address && typeof address === 'object' ? address.port : config.serve.port;
   const url = `http://${config.serve.host.includes(':') ? `[${config.serve.host}]` : config.serve.host}:${port}`;
-  logger.info({ url, database: db.location, blendEmbeddingVersion: settings.blendEmbeddingVersion, configuredKeys: settings.apiKeys.length }, 'itemvec serve listening');
+  logger.info(
+    { url, database: db.location, blendEmbeddingVersion: settings.blendEmbeddingVersion, configuredKeys: settings.apiKeys.length },
+    'itemvec serve listening',
+  );
   options.onListening?.(url);
 
   const reload = () => {
@@ -60,7 +66,13 @@ export async function runService(options: ServiceOptions): Promise<void> {
       const next = options.loadConfig();
       settings = serveSettings(next);
       logger.info(
-        { blendEmbeddingVersion: settings.blendEmbeddingVersion, fusion: settings.fusion, namespaces: settings.namespaces, efSearch: settings.efSearch, configuredKeys: settings.apiKeys.length },
+        {
+          blendEmbeddingVersion: settings.blendEmbeddingVersion,
+          fusion: settings.fusion,
+          namespaces: settings.namespaces,
+          efSearch: settings.efSearch,
+          configuredKeys: settings.apiKeys.length,
+        },
         'settings reloaded',
       );
       const fixed = (c: Config) => JSON.stringify([c.serve.host, c.serve.port, c.databaseUrl ?? c.home, c.embed]);

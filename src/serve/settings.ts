@@ -4,7 +4,7 @@
  * builds a new one when it re-reads its config on SIGHUP; requests in flight keep the one they started with.
  */
 import type { Config } from '../config.js';
-import { retrieveOptions, type RetrieveOptions } from '../retrieve/options.js';
+import { type RetrieveOptions, retrieveOptions } from '../retrieve/options.js';
 import { hashApiKey } from '../store/api-keys.js';
 
 export interface ServeSettings extends RetrieveOptions {

@@ -28,7 +28,10 @@ export interface ApiKeyRow {
 }
 
 /** Create a key for `orgId`. The returned `key` exists nowhere else: print it once. */
-export async function createApiKey(db: Queryable, opts: { orgId: string; label?: string }): Promise<{ key: string; id: string; orgId: string; label: string | null }> {
+export async function createApiKey(
+  db: Queryable,
+  opts: { orgId: string; label?: string },
+): Promise<{ key: string; id: string; orgId: string; label: string | null }> {
   const key = generateApiKey();
   const sha256 = hashApiKey(key);
   await db.query('INSERT INTO api_keys (key_sha256, org_id, label) VALUES ($1, $2, $3)', [sha256, opts.orgId, opts.label ?? null]);

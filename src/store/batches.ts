@@ -1,6 +1,6 @@
 /** Batch API jobs (`embedding_batches`): the state a restarted batch-mode run picks up from. */
 import type { Queryable } from './db.js';
-import type { Modality } from './versions.js';
+import type { Modality } from './keys.js';
 
 export type BatchState = 'written' | 'uploaded' | 'submitted' | 'loaded' | 'failed';
 
@@ -22,7 +22,10 @@ export interface BatchRow {
   error: string | null;
 }
 
-export async function insertBatch(db: Queryable, row: Pick<BatchRow, 'batch_key' | 'run_id' | 'modality' | 'version' | 'provider' | 'model' | 'dims' | 'manifest_key' | 'requests' | 'tokens'>): Promise<BatchRow> {
+export async function insertBatch(
+  db: Queryable,
+  row: Pick<BatchRow, 'batch_key' | 'run_id' | 'modality' | 'version' | 'provider' | 'model' | 'dims' | 'manifest_key' | 'requests' | 'tokens'>,
+): Promise<BatchRow> {
   const rows = await db.query<BatchRow>(
     `INSERT INTO embedding_batches (batch_key, run_id, modality, version, provider, model, dims, manifest_key, requests, tokens, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'written') RETURNING *`,
@@ -48,7 +51,10 @@ export async function updateBatch(
 }
 
 /** Batches of this version and model that are not finished: submitted, or stopped before submission. */
-export async function openBatches(db: Queryable, key: { version: string; modality: Modality; provider: string; model: string; dims: number }): Promise<BatchRow[]> {
+export async function openBatches(
+  db: Queryable,
+  key: { version: string; modality: Modality; provider: string; model: string; dims: number },
+): Promise<BatchRow[]> {
   const rows = await db.query<BatchRow>(
     `SELECT * FROM embedding_batches
      WHERE version = $1 AND modality = $2 AND provider = $3 AND model = $4 AND dims = $5 AND status NOT IN ('loaded', 'failed')

@@ -6,8 +6,11 @@
  * Everything above this file speaks plain SQL with `$n` parameters and gets plain rows back.
  */
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Config } from '../config.js';
 import { DatabaseError, errorMessage } from '../errors.js';
 import { redactUrl } from '../log.js';
@@ -19,10 +22,12 @@ export interface Queryable {
   /** Several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * PGlite only: run `COPY … FROM '/dev/blob'` with `data` as the file. PGlite cannot take binary
-   * parameters, so bulk vector loads use COPY BINARY instead; the pg driver uses binary parameters.
+   * `COPY table FROM … WITH (FORMAT binary)` with `data` as the whole stream (binary.ts builds it):
+   * the fastest way rows reach Postgres on either driver (bench/README.md, "Loading"). Present where
+   * one session runs every statement: PGlite, and a pg transaction. A pooled pg handle has none,
+   * since a staging table written on one pooled connection is invisible on the next.
    */
-  copyFromBlob?(sql: string, data: Uint8Array): Promise<void>;
+  copyBinary?(table: string, data: Uint8Array): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -61,8 +66,12 @@ async function openPg(url: string, max: number): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'itemvec' });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  let copyIn: boolean;
   try {
     const client = await pool.connect();
+    // PGlite served over the wire (pglite-socket, tests) answers one protocol message at a time and
+    // loses sync on COPY FROM STDIN; it gets the binary-parameter path. Real servers take COPY.
+    copyIn = !/PGlite/.test((await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '');
     client.release();
   } catch (err) {
     await pool.end().catch(() => {});
@@ -70,8 +79,20 @@ async function openPg(url: string, max: number): Promise<Db> {
   }
   // A server that stops answering mid-run is a database error (exit 4), like one that never answered.
   const lost = (err: unknown) =>
-    isConnectionLoss(err) ? new DatabaseError('DB_CONNECTION_LOST', `lost the connection to ${location}: ${errorMessage(err)}`, { location }, { cause: err }) : err;
-  const wrap = (run: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>): Queryable => ({
+    isConnectionLoss(err)
+      ? new DatabaseError('DB_CONNECTION_LOST', `lost the connection to ${location}: ${errorMessage(err)}`, { location }, { cause: err })
+      : err;
+  const wrap = (run: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>, client?: pg.PoolClient): Queryable => ({
+    ...(client && {
+      async copyBinary(table: string, data: Uint8Array) {
+        try {
+          // pg-copy-streams speaks COPY's sub-protocol on the transaction's own connection.
+          await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT binary)`)));
+        } catch (err) {
+          throw lost(err);
+        }
+      },
+    }),
     async query<R>(sql: string, params?: unknown[]) {
       try {
         return (await run(sql, params)).rows as R[];
@@ -98,7 +119,7 @@ async function openPg(url: string, max: number): Promise<Db> {
       });
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap((sql, params) => client.query(sql, params)));
+        const result = await fn(wrap((sql, params) => client.query(sql, params), copyIn ? client : undefined));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -118,7 +139,12 @@ async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db>
   try {
     await makeDir(dataDir);
   } catch (err) {
-    throw new DatabaseError('DB_OPEN', `cannot create the embedded database folder ${dataDir}: ${errorMessage(err)} (ITEMVEC_HOME must be writable)`, { dataDir }, { cause: err });
+    throw new DatabaseError(
+      'DB_OPEN',
+      `cannot create the embedded database folder ${dataDir}: ${errorMessage(err)} (ITEMVEC_HOME must be writable)`,
+      { dataDir },
+      { cause: err },
+    );
   }
   const lock = await lockFolder(dataDir, lockWaitSeconds);
   const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
@@ -131,7 +157,13 @@ async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db>
   }
   // Refused rather than risked: another process holds the folder now (proper-lockfile saw its lock taken).
   const held = () => {
-    if (lock.lost) throw new DatabaseError('DB_LOCK_LOST', `the lock on ${dataDir} was taken by another process: stopping before two writers corrupt it`, { dataDir }, { cause: lock.lost });
+    if (lock.lost)
+      throw new DatabaseError(
+        'DB_LOCK_LOST',
+        `the lock on ${dataDir} was taken by another process: stopping before two writers corrupt it`,
+        { dataDir },
+        { cause: lock.lost },
+      );
   };
   const wrap = (target: PGlite | Transaction): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
@@ -142,9 +174,10 @@ async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db>
       held();
       await target.exec(sql);
     },
-    async copyFromBlob(sql: string, data: Uint8Array) {
+    async copyBinary(table: string, data: Uint8Array) {
       held();
-      await target.query(sql, [], { blob: new Blob([data]) });
+      // PGlite reads COPY input from a virtual file, not from the wire.
+      await target.query(`COPY ${table} FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
     },
   });
   return {
@@ -170,7 +203,8 @@ async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db>
  */
 function isConnectionLoss(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (/^(08|57P0[1-3])/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN'].includes(code))) return true;
+  if (typeof code === 'string' && (/^(08|57P0[1-3])/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN'].includes(code)))
+    return true;
   return /Connection terminated|not queryable|connection error/i.test(errorMessage(err));
 }
 

@@ -2,14 +2,7 @@
 import type { CatalogItem } from '../catalog/item.js';
 import { encodeCopyBinary, encodeVector } from './binary.js';
 import type { Queryable } from './db.js';
-import type { Modality } from './versions.js';
-
-export interface VersionKey {
-  orgId: string;
-  namespace: string;
-  modality: Modality;
-  version: string;
-}
+import type { VersionKey } from './keys.js';
 
 export interface ExistingState {
   /** Null when the item has no vector in this version yet. */
@@ -23,7 +16,13 @@ export interface ExistingState {
 
 /** What is stored for these items in this version, one query per batch of ids. */
 export async function lookupExisting(db: Queryable, key: VersionKey, itemIds: string[]): Promise<Map<string, ExistingState>> {
-  const rows = await db.query<{ item_id: string; metadata_hash: string | null; metadata_version: string | null; attributes_hash: string | null; lexical_hash: string | null }>(
+  const rows = await db.query<{
+    item_id: string;
+    metadata_hash: string | null;
+    metadata_version: string | null;
+    attributes_hash: string | null;
+    lexical_hash: string | null;
+  }>(
     `SELECT i.item_id, e.metadata_hash, e.metadata_version, c.attributes_hash, l.metadata_hash AS lexical_hash
      FROM unnest($5::text[]) AS i(item_id)
      LEFT JOIN item_embeddings e
@@ -57,7 +56,8 @@ export interface CatalogRow {
   attributesHash: string;
 }
 
-const ITEM_COLUMNS = 'org_id, namespace, modality, version, model, item_id, dims, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at';
+const ITEM_COLUMNS =
+  'org_id, namespace, modality, version, model, item_id, dims, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at';
 const ON_CONFLICT_UPDATE = `ON CONFLICT (org_id, item_id, namespace, modality, version) DO UPDATE SET
   dims = EXCLUDED.dims, vector = EXCLUDED.vector, model = EXCLUDED.model,
   metadata_hash = EXCLUDED.metadata_hash, metadata_version = EXCLUDED.metadata_version,
@@ -65,19 +65,20 @@ const ON_CONFLICT_UPDATE = `ON CONFLICT (org_id, item_id, namespace, modality, v
 
 /**
  * Upsert item vectors of one version. Vectors travel in binary (see binary.ts for the measured
- * difference): on PGlite as COPY BINARY into a temporary table, then one INSERT … SELECT; on the
- * pg driver as binary parameters of one multi-row INSERT.
+ * difference): where one session runs every statement (PGlite; a pg transaction) as COPY BINARY
+ * into a temporary staging table, then one INSERT … SELECT … ON CONFLICT; elsewhere as binary
+ * parameters of one multi-row INSERT.
  */
 export async function upsertItemVectors(db: Queryable, key: VersionKey, model: string, rows: ItemVectorRow[]): Promise<void> {
   if (rows.length === 0) return;
   const fixed = [key.orgId, key.namespace, key.modality, key.version, model];
-  if (db.copyFromBlob) {
+  if (db.copyBinary) {
     // Emptied before each load rather than after: at most one batch stays in it between loads.
     await db.exec(`CREATE TEMP TABLE IF NOT EXISTS item_embeddings_load (
       item_id TEXT, vector vector, metadata_hash TEXT, metadata_version TEXT, chunk_count INT, token_count INT, generated_at TIMESTAMPTZ);
       TRUNCATE item_embeddings_load`);
-    await db.copyFromBlob(
-      "COPY item_embeddings_load FROM '/dev/blob' WITH (FORMAT binary)",
+    await db.copyBinary(
+      'item_embeddings_load',
       encodeCopyBinary(
         rows.map((r) => [
           { text: r.itemId },

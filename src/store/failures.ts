@@ -1,6 +1,6 @@
 /** Dead letters (`embedding_failures`): what a run could not embed, and why. */
 import type { Queryable } from './db.js';
-import type { VersionKey } from './embeddings.js';
+import type { VersionKey } from './keys.js';
 
 export type FailureStage = 'extract' | 'transform' | 'embed' | 'load';
 
@@ -25,6 +25,7 @@ export interface FailureRecord {
  */
 export const DEAD_LETTER_LIMITS = { maxDepth: 32, maxPayloadChars: 64 * 1024, maxTextChars: 4 * 1024 } as const;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this replaces (Postgres text and jsonb cannot store it)
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** The first `max` characters, never ending in half a surrogate pair. */
@@ -95,10 +96,13 @@ export async function recordFailures(db: Queryable, key: VersionKey, runId: stri
 /** A success resolves the item's dead letter. */
 export async function clearFailures(db: Queryable, key: VersionKey, itemIds: string[]): Promise<void> {
   if (itemIds.length === 0) return;
-  await db.query(
-    'DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND failure_key = ANY($5::text[])',
-    [key.orgId, key.namespace, key.modality, key.version, itemIds],
-  );
+  await db.query('DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4 AND failure_key = ANY($5::text[])', [
+    key.orgId,
+    key.namespace,
+    key.modality,
+    key.version,
+    itemIds,
+  ]);
 }
 
 export interface FailureRow {
@@ -151,7 +155,13 @@ export async function failureGroups(db: Queryable, filter: FailureFilter): Promi
      GROUP BY namespace, modality, version ORDER BY namespace, modality, version`,
     filterParams(filter),
   );
-  return rows.map((r) => ({ orgId: filter.orgId, namespace: r.namespace, modality: r.modality as VersionKey['modality'], version: r.version, failures: r.failures }));
+  return rows.map((r) => ({
+    orgId: filter.orgId,
+    namespace: r.namespace,
+    modality: r.modality as VersionKey['modality'],
+    version: r.version,
+    failures: r.failures,
+  }));
 }
 
 export interface ReplayableFailure {

@@ -12,8 +12,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import lockfile from 'proper-lockfile';
-import { sleep } from '../embed/retry.js';
 import { DatabaseError, errorMessage } from '../errors.js';
+import { sleep } from '../retry.js';
 
 /** Without a refresh for this long a lock counts as abandoned (another host, or a hung process). */
 const STALE_MS = 60 * 60_000;

@@ -14,12 +14,22 @@ export interface ImageSource {
 /** Stored sources of these items of one (org, namespace), one query per batch. */
 export async function getImageSources(db: Queryable, orgId: string, namespace: string, itemIds: string[]): Promise<Map<string, ImageSource>> {
   if (itemIds.length === 0) return new Map();
-  const rows = await db.query<{ item_id: string; url: string; etag: string | null; last_modified: string | null; sha256: string; bytes: number; content_type: string | null }>(
+  const rows = await db.query<{
+    item_id: string;
+    url: string;
+    etag: string | null;
+    last_modified: string | null;
+    sha256: string;
+    bytes: number;
+    content_type: string | null;
+  }>(
     `SELECT item_id, url, etag, last_modified, sha256, bytes, content_type FROM image_sources
      WHERE org_id = $1 AND namespace = $2 AND item_id = ANY($3::text[])`,
     [orgId, namespace, itemIds],
   );
-  return new Map(rows.map((r) => [r.item_id, { url: r.url, etag: r.etag, lastModified: r.last_modified, sha256: r.sha256, bytes: r.bytes, contentType: r.content_type }]));
+  return new Map(
+    rows.map((r) => [r.item_id, { url: r.url, etag: r.etag, lastModified: r.last_modified, sha256: r.sha256, bytes: r.bytes, contentType: r.content_type }]),
+  );
 }
 
 export interface ImageSourceUpdate {
@@ -55,6 +65,10 @@ export async function recordImageSources(db: Queryable, orgId: string, namespace
     );
   }
   if (checked.length > 0) {
-    await db.query('UPDATE image_sources SET checked_at = now() WHERE org_id = $1 AND namespace = $2 AND item_id = ANY($3::text[])', [orgId, namespace, checked]);
+    await db.query('UPDATE image_sources SET checked_at = now() WHERE org_id = $1 AND namespace = $2 AND item_id = ANY($3::text[])', [
+      orgId,
+      namespace,
+      checked,
+    ]);
   }
 }

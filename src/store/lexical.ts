@@ -25,7 +25,7 @@
  * Why these tables and not tsvector + GIN, or pgvector `sparsevec`: docs/lexical-retrieval.md.
  */
 import type { Queryable } from './db.js';
-import type { VersionKey } from './embeddings.js';
+import type { VersionKey } from './keys.js';
 
 export interface LexicalDocument {
   itemId: string;
@@ -111,7 +111,10 @@ export async function writeLexicalDocuments(tx: Queryable, key: VersionKey, text
   let documents = 0;
   let length = 0n;
   const df = new Map<string, number>();
-  for (const [rows, sign] of [[removed, -1], [added, 1]] as const) {
+  for (const [rows, sign] of [
+    [removed, -1],
+    [added, 1],
+  ] as const) {
     for (const r of rows) {
       if (r.lexeme === null) {
         documents += sign * r.documents;
@@ -137,7 +140,10 @@ export async function writeLexicalDocuments(tx: Queryable, key: VersionKey, text
   );
   const gone = changed.filter(([, d]) => d < 0).map(([l]) => l);
   if (gone.length > 0) {
-    await tx.query('DELETE FROM lexical_terms WHERE org_id = $1 AND namespace = $2 AND version = $3 AND lexeme = ANY($4::text[]) AND df <= 0', [...scope, gone]);
+    await tx.query('DELETE FROM lexical_terms WHERE org_id = $1 AND namespace = $2 AND version = $3 AND lexeme = ANY($4::text[]) AND df <= 0', [
+      ...scope,
+      gone,
+    ]);
   }
 }
 
@@ -190,7 +196,13 @@ function bm25Params(scope: LexicalScope, q: LexicalQuery, s: Bm25Settings, last:
 }
 
 /** The `limit` best items by BM25 for the query, best first (ties by item id). */
-export async function lexicalSearch(db: Queryable, scope: LexicalScope, q: LexicalQuery, s: Bm25Settings, limit: number): Promise<Array<{ item_id: string; score: number }>> {
+export async function lexicalSearch(
+  db: Queryable,
+  scope: LexicalScope,
+  q: LexicalQuery,
+  s: Bm25Settings,
+  limit: number,
+): Promise<Array<{ item_id: string; score: number }>> {
   const rows = await db.query<{ item_id: string; score: number }>(bm25Sql('itemId' in q ? 'item' : 'text'), bm25Params(scope, q, s, limit));
   return rows.map((r) => ({ item_id: r.item_id, score: Number(r.score) }));
 }

@@ -123,7 +123,14 @@ export async function heartbeat(db: Queryable, runId: string, t: Pick<RunTotals,
   ]);
 }
 
-export async function finishRun(db: Queryable, runId: string, status: 'succeeded' | 'failed', totals: RunTotals | null, summary: unknown, error?: string): Promise<void> {
+export async function finishRun(
+  db: Queryable,
+  runId: string,
+  status: 'succeeded' | 'failed',
+  totals: RunTotals | null,
+  summary: unknown,
+  error?: string,
+): Promise<void> {
   await db.query(
     `UPDATE embedding_runs SET status = $2, finished_at = now(), heartbeat_at = now(), summary = $3::jsonb, error = $4,
        items_seen = COALESCE($5, items_seen), embedded = COALESCE($6, embedded), skipped = COALESCE($7, skipped),

@@ -1,10 +1,9 @@
 /** The embedding version registry (`embedding_versions`). */
 import { createHash } from 'node:crypto';
 import { ConfigError, NotFoundError } from '../errors.js';
-import { sqlLiteral, type Db, type Queryable } from './db.js';
+import { type Db, type Queryable, sqlLiteral } from './db.js';
+import type { Modality } from './keys.js';
 import { deleteLexicalVersion } from './lexical.js';
-
-export type Modality = 'text' | 'image';
 
 export interface VersionSpec {
   orgId: string;
@@ -53,18 +52,21 @@ const toRecord = (r: VersionRow): VersionRecord => ({
 });
 
 export async function getVersion(db: Queryable, key: Pick<VersionSpec, 'orgId' | 'namespace' | 'modality' | 'version'>): Promise<VersionRecord | null> {
-  const rows = await db.query<VersionRow>(
-    'SELECT * FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4',
-    [key.orgId, key.namespace, key.modality, key.version],
-  );
+  const rows = await db.query<VersionRow>('SELECT * FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [
+    key.orgId,
+    key.namespace,
+    key.modality,
+    key.version,
+  ]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 export async function getActiveVersion(db: Queryable, key: Pick<VersionSpec, 'orgId' | 'namespace' | 'modality'>): Promise<VersionRecord | null> {
-  const rows = await db.query<VersionRow>(
-    "SELECT * FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND status = 'active'",
-    [key.orgId, key.namespace, key.modality],
-  );
+  const rows = await db.query<VersionRow>("SELECT * FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND status = 'active'", [
+    key.orgId,
+    key.namespace,
+    key.modality,
+  ]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
@@ -97,16 +99,17 @@ export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<V
 async function checkTextSearchConfig(db: Queryable, name: string): Promise<void> {
   const [row] = await db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = $1) AS found', [name]);
   if (!row?.found) {
-    throw new ConfigError(`text search configuration "${name}" does not exist in this database (prompt.textSearchConfig); see SELECT cfgname FROM pg_ts_config`, { textSearchConfig: name });
+    throw new ConfigError(
+      `text search configuration "${name}" does not exist in this database (prompt.textSearchConfig); see SELECT cfgname FROM pg_ts_config`,
+      { textSearchConfig: name },
+    );
   }
 }
 
 /** A version fixes provider, model, dims and prompt (and, for text, the lexical analyser): a run with other settings must not write to it. */
 export function assertSameSettings(existing: VersionRecord, spec: VersionSpec): void {
   const fixed = ['provider', 'model', 'dims', 'promptTemplate', ...(spec.modality === 'text' ? (['textSearchConfig'] as const) : [])] as const;
-  const differences = fixed
-    .filter((k) => existing[k] !== spec[k])
-    .map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(spec[k])})`);
+  const differences = fixed.filter((k) => existing[k] !== spec[k]).map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(spec[k])})`);
   if (differences.length > 0) {
     throw new ConfigError(
       `version "${spec.version}" of namespace "${spec.namespace}" (${spec.modality}) was created with different settings: ${differences.join('; ')}. ` +
@@ -161,7 +164,11 @@ export async function createVersion(db: Queryable, spec: VersionSpec): Promise<V
 
 async function requireVersion(db: Queryable, key: VersionKeyOf): Promise<VersionRecord> {
   const v = await getVersion(db, key);
-  if (!v) throw new NotFoundError(`no ${key.modality} version "${key.version}" in namespace "${key.namespace}"; see itemvec versions list`, { version: key.version, namespace: key.namespace });
+  if (!v)
+    throw new NotFoundError(`no ${key.modality} version "${key.version}" in namespace "${key.namespace}"; see itemvec versions list`, {
+      version: key.version,
+      namespace: key.namespace,
+    });
   return v;
 }
 
@@ -192,25 +199,34 @@ export async function activateVersion(db: Db, key: VersionKeyOf): Promise<{ acti
 }
 
 /** Re-activate the version that was active before the current one. */
-export async function rollbackVersion(db: Db, key: Pick<VersionSpec, 'orgId' | 'namespace' | 'modality'>): Promise<{ activated: VersionRecord; previous: VersionRecord | null }> {
+export async function rollbackVersion(
+  db: Db,
+  key: Pick<VersionSpec, 'orgId' | 'namespace' | 'modality'>,
+): Promise<{ activated: VersionRecord; previous: VersionRecord | null }> {
   const [last] = await db.query<{ version: string }>(
     `SELECT version FROM embedding_versions
      WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND status = 'inactive' AND deactivated_at IS NOT NULL
      ORDER BY deactivated_at DESC LIMIT 1`,
     [key.orgId, key.namespace, key.modality],
   );
-  if (!last) throw new NotFoundError(`nothing to roll back to in namespace "${key.namespace}" (${key.modality}): no version was active before the current one`, { namespace: key.namespace });
+  if (!last)
+    throw new NotFoundError(`nothing to roll back to in namespace "${key.namespace}" (${key.modality}): no version was active before the current one`, {
+      namespace: key.namespace,
+    });
   return activateVersion(db, { ...key, version: last.version });
 }
 
 /** Take a version out of rotation: it is never served, but its rows stay until `delete`. */
 export async function retireVersion(db: Queryable, key: VersionKeyOf): Promise<VersionRecord> {
   const v = await requireVersion(db, key);
-  if (v.status === 'active') throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate another version first`, { version: key.version });
-  await db.query(
-    "UPDATE embedding_versions SET status = 'retired' WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4",
-    [key.orgId, key.namespace, key.modality, key.version],
-  );
+  if (v.status === 'active')
+    throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate another version first`, { version: key.version });
+  await db.query("UPDATE embedding_versions SET status = 'retired' WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4", [
+    key.orgId,
+    key.namespace,
+    key.modality,
+    key.version,
+  ]);
   return (await getVersion(db, key))!;
 }
 
@@ -221,16 +237,29 @@ export async function retireVersion(db: Queryable, key: VersionKeyOf): Promise<V
  */
 export async function deleteVersion(db: Db, key: VersionKeyOf): Promise<{ rows: number; indexDropped: boolean }> {
   const v = await requireVersion(db, key);
-  if (v.status === 'active') throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate or roll back to another version first`, { version: key.version });
+  if (v.status === 'active')
+    throw new ConfigError(`version "${key.version}" is active in namespace "${key.namespace}": activate or roll back to another version first`, {
+      version: key.version,
+    });
   const shape = vectorIndexShape(v);
   const result = await db.transaction(async (tx) => {
     const [count] = await tx.query<{ n: string }>(
       'SELECT count(*) AS n FROM item_embeddings WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4',
       [key.orgId, key.namespace, key.modality, key.version],
     );
-    await tx.query('DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
+    await tx.query('DELETE FROM embedding_failures WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [
+      key.orgId,
+      key.namespace,
+      key.modality,
+      key.version,
+    ]);
     if (key.modality === 'text') await deleteLexicalVersion(tx, key);
-    await tx.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [key.orgId, key.namespace, key.modality, key.version]);
+    await tx.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2 AND modality = $3 AND version = $4', [
+      key.orgId,
+      key.namespace,
+      key.modality,
+      key.version,
+    ]);
     const [others] = await tx.query<{ n: string }>(
       'SELECT count(*) AS n FROM embedding_versions WHERE namespace = $1 AND modality = $2 AND version = $3 AND dims = $4',
       [key.namespace, key.modality, key.version, v.dims],
@@ -251,8 +280,7 @@ export function vectorIndexShape(v: Pick<VersionSpec, 'namespace' | 'version' | 
   const type = v.dims > 2000 ? 'halfvec' : 'vector';
   const cast = `${type}(${v.dims})`;
   const predicate =
-    `namespace = ${sqlLiteral(v.namespace)} AND version = ${sqlLiteral(v.version)} ` +
-    `AND modality = ${sqlLiteral(v.modality)} AND dims = ${v.dims}`;
+    `namespace = ${sqlLiteral(v.namespace)} AND version = ${sqlLiteral(v.version)} ` + `AND modality = ${sqlLiteral(v.modality)} AND dims = ${v.dims}`;
   const name = `item_embeddings_hnsw_${createHash('sha256').update(`${v.namespace}|${v.version}|${v.modality}|${v.dims}`).digest('hex').slice(0, 16)}`;
   return { type, cast, predicate, name, indexable: v.dims <= 4000 };
 }
@@ -277,6 +305,8 @@ export async function ensureVectorIndex(
   );
   if (state?.valid) return true;
   if (state) await db.exec(`DROP INDEX ${how}IF EXISTS ${shape.name}`);
-  await db.exec(`CREATE INDEX ${how}IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((vector::${shape.cast}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`);
+  await db.exec(
+    `CREATE INDEX ${how}IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((vector::${shape.cast}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`,
+  );
   return true;
 }
