@@ -116,7 +116,8 @@ describe('--mode batch', () => {
     });
   });
 
-  test('killed with SIGKILL after submitting, then started again: completes without resubmitting', async () => {
+  // Bounded: two CLI processes, and a wait for the first one's polling that must never hang CI.
+  test('killed with SIGKILL after submitting, then started again: completes without resubmitting', { timeout: 180_000 }, async () => {
     const database = await startPgliteServer();
     try {
       await withServer({ holdBatches: true }, async (server) => {
@@ -157,7 +158,10 @@ describe('--mode batch', () => {
         const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'ignore' });
         const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
         // Polling has begun: the batch is submitted and its id recorded.
-        while ((server.counters.byRoute['GET /v1/batches/:id'] ?? 0) < 2) await new Promise((r) => setTimeout(r, 20));
+        while ((server.counters.byRoute['GET /v1/batches/:id'] ?? 0) < 2) {
+          assert.equal(child.exitCode, null, 'the first run ended before it polled its batch');
+          await new Promise((r) => setTimeout(r, 20));
+        }
         child.kill('SIGKILL');
         assert.equal(await exited, 'SIGKILL');
         assert.equal(server.counters.batchesCreated, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { createOpenAIProvider, OPENAI_EMBEDDING_MODELS } from '../src/embed/openai.js';
+import { createOpenAIProvider, decodeEmbeddings, OPENAI_EMBEDDING_MODELS } from '../src/embed/openai.js';
 import type { EmbeddingProvider, ProviderOptions } from '../src/embed/provider.js';
 import { ConfigError, ProviderError } from '../src/errors.js';
 import { type OpenAIServer, startOpenAIServer, withOpenAIServer } from '../testkit/openai-server.js';
@@ -307,5 +307,37 @@ describe('test OpenAI server behaves like the API', () => {
       assert.equal(server.counters.inFlight, 0);
       assert.equal(server.counters.requests, 4);
     });
+  });
+});
+
+describe('decoding a response', () => {
+  const ctx = { model: 'm', endpoint: 'https://api.example/v1/embeddings', apiKey: 'sk-x', timeoutMs: 1_000, dims: 3 };
+  const b64 = (v: number[]) => Buffer.from(Float32Array.from(v).buffer).toString('base64');
+
+  it('base64 vectors come back in input order with their exact float32 values, small and large', () => {
+    const small = [
+      [1.5, -2, 3],
+      [0.25, 4, -8],
+      [1e-30, -3.4e38, 0.1],
+    ];
+    const out = decodeEmbeddings(small.map((v, index) => ({ index, embedding: b64(v) })).reverse(), 3, ctx, {});
+    assert.deepEqual(
+      out.map((v) => Array.from(v)),
+      small.map((v) => Array.from(Float32Array.from(v))),
+    );
+    // 3072-d: viewed in its own decoded buffer, not copied; the values are the same.
+    const large = Array.from({ length: 3072 }, (_, d) => Math.sin(d));
+    const [v] = decodeEmbeddings([{ index: 0, embedding: b64(large) }], 1, { ...ctx, dims: 3072 }, {});
+    assert.deepEqual(Array.from(v!), Array.from(Float32Array.from(large)));
+    assert.equal(v!.byteLength, v!.buffer.byteLength, 'the vector owns its buffer: nothing else is kept alive by it');
+  });
+
+  it('a vector of another size is reported with its real size, not truncated into the block', () => {
+    const data = [
+      { index: 0, embedding: b64([1, 2, 3]) },
+      { index: 1, embedding: b64([1, 2, 3, 4]) },
+    ];
+    assert.throws(() => decodeEmbeddings(data, 2, ctx, {}), /returned 4-dimensional vectors but 3 were expected/);
+    assert.throws(() => decodeEmbeddings([{ index: 0, embedding: 'AAAA$$$$AAAA' }], 1, ctx, {}), ProviderError);
   });
 });

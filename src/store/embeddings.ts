@@ -82,7 +82,7 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
       encodeCopyBinary(
         rows.map((r) => [
           { text: r.itemId },
-          { bytes: encodeVector(r.vector) },
+          { vector: r.vector },
           { text: r.metadataHash },
           r.metadataVersion === null ? null : { text: r.metadataVersion },
           { int4: r.chunkCount },
