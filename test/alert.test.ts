@@ -16,6 +16,7 @@ import type { RunSummary } from '../src/pipeline/summary.js';
 import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
 import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
 import { type Receiver, startReceiver } from '../testkit/receiver.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exec = promisify(execFile);
@@ -138,9 +139,7 @@ test('itemvec run with 10 % of items failing: exit code 6, an error log line, th
     const out = await exec(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        path.join(root, 'src/cli/bin.ts'),
+        ...CLI_PROCESS_ARGS,
         'run',
         '--catalog',
         catalog,

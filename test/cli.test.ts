@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
 import { startOpenAIServer } from '../testkit/openai-server.js';
-import { runCli } from '../testkit/run-cli.js';
+import { CLI_PROCESS_ARGS, runCli } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,7 +24,7 @@ async function itemvec(args: string[], env: Record<string, string> = {}) {
 /** src/cli/bin.ts in its own process, with a clean environment. */
 async function binary(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), ...args], {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...CLI_PROCESS_ARGS, ...args], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       maxBuffer: 32 * 1024 * 1024,

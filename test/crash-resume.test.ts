@@ -14,6 +14,7 @@ import { type Db, openDb } from '../src/store/db.js';
 import { sampleItems, tempDir, writeJsonl } from '../testkit/fixtures.js';
 import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
 import { type PgliteServer, startPgliteServer } from '../testkit/pglite-server.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ITEMS = 600;
@@ -40,9 +41,7 @@ test('killed with SIGKILL at three points, then run again: completes with every 
   const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), items);
   const configFile = await writeJsonl(path.join(dir, 'config.json'), [{ embed: { maxBatchInputs: PER_REQUEST } }]);
   const args = [
-    '--import',
-    'tsx',
-    path.join(root, 'src/cli/bin.ts'),
+    ...CLI_PROCESS_ARGS,
     'run',
     '--catalog',
     catalog,

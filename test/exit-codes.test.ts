@@ -19,6 +19,7 @@ import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../te
 import { startOpenAIServer } from '../testkit/openai-server.js';
 import { startPgliteServer } from '../testkit/pglite-server.js';
 import { randomVector } from '../testkit/random.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,7 +62,7 @@ test('itemvec run with an ITEMVEC_HOME that cannot be written exits 4 and says w
   const dir = await tempDir();
   await writeFile(path.join(dir, 'a-file'), 'not a folder');
   const catalog = await writeJsonl(path.join(dir, 'c.jsonl'), sampleItems(2, 'home'));
-  const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), 'run', '--catalog', catalog], {
+  const r = await promisify(execFile)(process.execPath, [...CLI_PROCESS_ARGS, 'run', '--catalog', catalog], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_HOME: path.join(dir, 'a-file', 'home') },
   }).then(
@@ -81,9 +82,7 @@ test('itemvec enqueue --wait exits 8 when the distributed run fails (a shard out
     const r = await promisify(execFile)(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        path.join(root, 'src/cli/bin.ts'),
+        ...CLI_PROCESS_ARGS,
         'enqueue',
         '--catalog',
         catalog,

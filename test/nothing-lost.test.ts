@@ -25,6 +25,7 @@ import { quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl
 import { type HashProvider, hashProvider } from '../testkit/hash-provider.js';
 import { startOpenAIServer } from '../testkit/openai-server.js';
 import { startPgliteServer } from '../testkit/pglite-server.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -292,7 +293,7 @@ describe('repro 8: the smaller ones', () => {
 });
 
 const cli = (args: string[], env: Record<string, string>) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), ...args], {
+  promisify(execFile)(process.execPath, [...CLI_PROCESS_ARGS, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     maxBuffer: 64 * 1024 * 1024,
@@ -377,8 +378,7 @@ test('repro 1: two `itemvec run` on one ITEMVEC_HOME, the second started while t
   const dir = await tempDir();
   const file = await writeJsonl(path.join(dir, 'race.jsonl'), sampleItems(300, 'race'));
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_HOME: dir };
-  const main = path.join(root, 'src/cli/bin.ts');
-  const first = spawn(process.execPath, ['--import', 'tsx', main, 'run', '--catalog', file, '--json'], { cwd: root, env });
+  const first = spawn(process.execPath, [...CLI_PROCESS_ARGS, 'run', '--catalog', file, '--json'], { cwd: root, env });
   let firstOut = '';
   let firstErr = '';
   first.stdout.on('data', (c: Buffer) => (firstOut += c));

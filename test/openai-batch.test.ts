@@ -16,6 +16,7 @@ import { listFailures } from '../src/store/failures.js';
 import { openaiTestConfig, quietLogger, type RawItem, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
 import { type OpenAIServer, type OpenAIServerOptions, withOpenAIServer } from '../testkit/openai-server.js';
 import { startPgliteServer } from '../testkit/pglite-server.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 import { useTestDb } from '../testkit/test-db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,9 +125,7 @@ describe('--mode batch', () => {
         const dir = await tempDir();
         const catalog = await writeJsonl(path.join(dir, 'catalog.jsonl'), sampleItems(120));
         const args = [
-          '--import',
-          'tsx',
-          path.join(root, 'src/cli/bin.ts'),
+          ...CLI_PROCESS_ARGS,
           'run',
           '--catalog',
           catalog,

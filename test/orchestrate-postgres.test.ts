@@ -19,9 +19,9 @@ import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../te
 import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
 import { type OpenAIServer, startOpenAIServer } from '../testkit/openai-server.js';
 import { type PgliteServer, startPgliteServer } from '../testkit/pglite-server.js';
+import { CLI_PROCESS_ARGS } from '../testkit/run-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = ['--import', 'tsx', path.join(root, 'src/cli/bin.ts')];
 const exec = promisify(execFile);
 const ITEMS = 20_000;
 const SHARDS = 4;
@@ -58,7 +58,7 @@ interface LogLine {
 
 /** A worker process, its stderr log lines as they come, and its metrics URL (from its --json line). */
 async function startWorkerProcess(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [...cli, 'worker', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_PROCESS_ARGS, 'worker', '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   workers.push(child);
   const lines: LogLine[] = [];
   let partial = '';
@@ -118,7 +118,7 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
   const queued = await exec(
     process.execPath,
     [
-      ...cli,
+      ...CLI_PROCESS_ARGS,
       'enqueue',
       '--catalog',
       catalog,
@@ -173,7 +173,10 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
   assert.deepEqual(counts, { rows: ITEMS, items: ITEMS, catalog: ITEMS, failures: 0 });
 
   // The record, through the CLI an operator uses.
-  const shown = JSON.parse((await exec(process.execPath, [...cli, 'runs', 'show', runId, '--json'], { cwd: root, env })).stdout) as Record<string, unknown>;
+  const shown = JSON.parse((await exec(process.execPath, [...CLI_PROCESS_ARGS, 'runs', 'show', runId, '--json'], { cwd: root, env })).stdout) as Record<
+    string,
+    unknown
+  >;
   assert.equal(shown.status, 'succeeded');
   assert.equal(shown.trigger, 'test');
   assert.equal(shown.shards, SHARDS);
@@ -184,7 +187,7 @@ test('two workers finish a sharded 20,000-item run; one killed with SIGKILL mid-
   // Items the killed attempt had loaded count as unchanged in the attempt that finished its shard.
   assert.equal(summary.embedded + summary.skipped_unchanged, ITEMS);
   assert.equal(summary.shard_run_ids.length, SHARDS);
-  const status = JSON.parse((await exec(process.execPath, [...cli, 'status', '--namespace', 'dist', '--json'], { cwd: root, env })).stdout) as {
+  const status = JSON.parse((await exec(process.execPath, [...CLI_PROCESS_ARGS, 'status', '--namespace', 'dist', '--json'], { cwd: root, env })).stdout) as {
     versions: Array<{ version: string; catalog_items: number; embedded: number; pending: number }>;
     running: unknown[];
   };

@@ -15,11 +15,10 @@ import { openDb } from '../src/store/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { tempDir } from '../testkit/fixtures.js';
 import { nearVector, randomVector } from '../testkit/random.js';
-import { runCli } from '../testkit/run-cli.js';
+import { CLI_PROCESS_ARGS, runCli } from '../testkit/run-cli.js';
 import { seed, spec } from '../testkit/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/bin.ts')] as const;
 const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ITEMVEC_LOG_LEVEL: 'info', ...extra });
 
 const orgId = randomUUID();
@@ -56,7 +55,7 @@ function start(
   args: string[],
   extra: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(cli[0], [...cli.slice(1), ...args], { cwd: root, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_PROCESS_ARGS, ...args], { cwd: root, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));

@@ -5,7 +5,11 @@
  * locks between processes, a served port, everything a process writes to its file descriptors.
  */
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
+
+/** What follows process.execPath to run src/cli/bin.ts in a process of its own, through tsx. */
+export const CLI_PROCESS_ARGS: readonly string[] = ['--import', 'tsx', fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url))];
 
 export interface CliResult {
   exitCode: number;
