@@ -4,6 +4,7 @@
  * a user sets for `itemvec run --no-index`; prints one JSON line.
  *   node --import tsx bench/vs-langchain-itemvec.ts --catalog F --home DIR --base-url URL --database-url URL
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
@@ -38,7 +39,16 @@ const config = loadConfig({
   overrides: { run: { createIndex: false } },
 });
 const logger = createLogger({ level: o['log-level'] });
+// Garbage-collection pauses and CPU time of the run, so a change to the copies shows in figures.
+let gcMs = 0;
+const gc = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+});
+gc.observe({ entryTypes: ['gc'] });
+const cpu = process.cpuUsage();
 const started = performance.now();
 const summary = await runEmbeddingJob({ config, source: { kind: 'file', path: o.catalog }, logger });
 const wall_s = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ wall_s, summary, peak_rss_mb: peakRssMb() })}\n`);
+const { user, system } = process.cpuUsage(cpu);
+gc.disconnect();
+process.stdout.write(`${JSON.stringify({ wall_s, summary, peak_rss_mb: peakRssMb(), gc_s: gcMs / 1000, cpu_s: (user + system) / 1e6 })}\n`);

@@ -29,6 +29,11 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'ITEMVEC_PROVIDER', path: 'embed.provider', help: 'embedding provider: local | openai | onnx (default local)' },
   { name: 'ITEMVEC_MODEL', path: 'embed.model', help: 'embedding model, e.g. text-embedding-3-large' },
   { name: 'ITEMVEC_DIMS', path: 'embed.dims', help: 'vector size, e.g. 1024 to shorten text-embedding-3-large' },
+  {
+    name: 'ITEMVEC_VECTOR_STORAGE',
+    path: 'embed.storage',
+    help: 'how a new version stores vectors: vector (float32, default) | halfvec (float16, half the bytes)',
+  },
   { name: 'OPENAI_API_KEY', path: 'embed.apiKey', help: 'key for --provider openai (a secret: never logged)' },
   { name: 'OPENAI_BASE_URL', path: 'embed.baseURL', help: 'any OpenAI-compatible server (default api.openai.com)' },
   { name: 'ITEMVEC_LOCAL_MODEL_DIR', path: 'embed.modelDir', help: 'model folder for --provider onnx (or a vendored USE model for local)' },

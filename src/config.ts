@@ -85,6 +85,11 @@ export const ConfigSchema = z.object({
     /** Caps below the server's advertised limits: requests and tokens per minute, shared by the process. */
     rpm: z.coerce.number().int().positive().optional(),
     tpm: z.coerce.number().int().positive().optional(),
+    /**
+     * How a new version stores its item vectors, fixed at its creation like dims: `vector` (float32)
+     * or `halfvec` (float16: half the bytes per row, for 3072-d; recall in bench/README.md).
+     */
+    storage: z.enum(['vector', 'halfvec']),
   }),
   /** USD per 1M input tokens by model, over the built-in table (src/embed/prices.ts). */
   prices: z.record(z.string().min(1), z.number().nonnegative()),
@@ -260,6 +265,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
       provider: 'local',
       maxTokensPerItem: 32_768,
       tooLong: 'dead-letter',
+      storage: 'vector',
       maxRetries: DEFAULT_RETRY_POLICY.maxRetries,
       retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs,
       retryMaxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,

@@ -18,6 +18,11 @@ export const REDACT_PATHS = [
   'authorization',
   '*.authorization',
   '*.headers.authorization',
+  // The review console's session cookie holds an API key (src/serve/plugins/console.ts).
+  'cookie',
+  '*.cookie',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
 ];
 
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

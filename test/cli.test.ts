@@ -118,6 +118,30 @@ describe('itemvec versions', () => {
   });
 });
 
+describe('itemvec run --storage halfvec', () => {
+  test('a version stored as halfvec is served like any other; asking another storage of it exits 2', async () => {
+    const ns = ['--home', home, '--namespace', 'half-cli'];
+    const run = await itemvec(['run', '--catalog', catalog, ...ns, '--storage', 'halfvec', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const near = JSON.parse((await itemvec(['similar', 'cli-0001', '--k', '3', ...ns, '--mode', 'dense', '--json'])).stdout);
+    assert.equal(near.candidates.length, 3);
+    assert.ok(
+      near.candidates.every((c: { category: string }) => c.category === 'Footwear > Hiking Boots'),
+      JSON.stringify(near.candidates),
+    );
+    const [listed] = JSON.parse((await itemvec(['versions', 'list', ...ns, '--json'])).stdout);
+    assert.equal(listed.storage, 'halfvec');
+    assert.match((await itemvec(['versions', 'list', ...ns])).stdout, /halfvec/);
+
+    const other = await itemvec(['run', '--catalog', catalog, ...ns], { ITEMVEC_VECTOR_STORAGE: 'vector' });
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /storage "halfvec" \(this run: "vector"\)/);
+    const bad = await itemvec(['run', '--catalog', catalog, ...ns, '--storage', 'int8']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--storage.*int8.*vector, halfvec/);
+  });
+});
+
 describe('exit codes and messages', () => {
   test('usage errors exit 2 and say what is wrong', async () => {
     const none = await itemvec(['run', '--home', home]);

@@ -26,6 +26,7 @@ const EXAMPLES: Record<string, string> = {
   ITEMVEC_PROVIDER: 'openai',
   ITEMVEC_MODEL: 'text-embedding-3-large',
   ITEMVEC_DIMS: '1024',
+  ITEMVEC_VECTOR_STORAGE: 'halfvec',
   OPENAI_API_KEY: 'sk-test',
   OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
   ITEMVEC_LOCAL_MODEL_DIR: '/models/bge',

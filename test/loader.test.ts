@@ -27,8 +27,9 @@ function counting(inner: Db, failOn?: number) {
     seen.open += 1;
     seen.most = Math.max(seen.most, seen.open);
     try {
-      // A little I/O time, so that slices really overlap.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // I/O time, so that slices really overlap: long enough that the next slices' Parquet parts
+      // (encoded and fsynced between writes) are ready before this write ends, on a busy machine too.
+      await new Promise((resolve) => setTimeout(resolve, 200));
       if (n === failOn) throw new Error(`transaction ${n} failed`);
       return await inner.transaction(fn);
     } finally {

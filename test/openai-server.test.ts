@@ -80,6 +80,22 @@ async function fileLines(openai: OpenAI, id: string | null | undefined): Promise
     .map((l) => JSON.parse(l) as BatchOutputLine);
 }
 
+describe('busy time', () => {
+  it('counts overlapping requests once: busy time covers each request but not more than the wall time around them', async () => {
+    await withOpenAIServer({ latencyMs: 150 }, async (server) => {
+      const openai = sdk(server);
+      const started = performance.now();
+      await Promise.all([1, 2, 3].map((i) => openai.embeddings.create({ model: MODEL, input: `item ${i}` })));
+      const wall = performance.now() - started;
+      // Summed per request it would be ≥ 450 ms; the union of three overlapping ones is ≥ 150 and ≤ the wall.
+      assert.ok(server.counters.busyMs >= 150, `busy ${server.counters.busyMs} ms`);
+      assert.ok(server.counters.busyMs <= wall, `busy ${server.counters.busyMs} ms > wall ${wall} ms`);
+      await sleep(300);
+      assert.ok(server.counters.busyMs <= wall, 'idle time is not busy time');
+    });
+  });
+});
+
 describe('injected faults', () => {
   it('hang: the request is never answered; a client with a timeout gives up and the next request is served', { timeout: 20_000 }, async () => {
     await withOpenAIServer({}, async (server) => {

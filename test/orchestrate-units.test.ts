@@ -53,6 +53,13 @@ test("a queued spec keeps no secret: no staging password, no API key; a worker p
   assert.equal(jobConfig(worker, spec, 'close').run.createIndex, true);
   assert.throws(() => runSpec(testConfig('/tmp/h', { run: { mode: 'batch' } }), { kind: 'file', path: 'x.jsonl' }), /embeddings endpoint/);
   assert.throws(() => jobConfig(worker, { ...spec, namespace: 'Bad Name' }, 'shard'), /namespace must match/);
+
+  // The storage of a new version is pinned too, whatever the worker's own; a job queued before it existed meant vector.
+  const half = runSpec(testConfig('/tmp/h', { embed: { provider: 'openai', storage: 'halfvec' } }), { kind: 'file', path: 'x.jsonl' }, 2);
+  assert.equal(half.embed.storage, 'halfvec');
+  assert.equal(jobConfig(worker, half, 'shard').embed.storage, 'halfvec');
+  const older = { ...half, embed: { provider: half.embed.provider } };
+  assert.equal(jobConfig(testConfig('/srv/worker', { embed: { provider: 'local', storage: 'halfvec' } }), older, 'shard').embed.storage, 'vector');
 });
 
 const shardSummary = (over: Partial<RunSummary>): RunSummary => ({

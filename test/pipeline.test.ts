@@ -193,6 +193,17 @@ describe('Parquet objects', () => {
       [...CHUNK_VECTOR_COLUMNS],
     );
     assert.equal(columns.find((c) => c.column_name === 'vector')?.column_type, 'FLOAT[]');
+    // Floats are written plain and uncompressed (they do not compress); the small columns keep Snappy.
+    const codecs = await duck(`SELECT DISTINCT path_in_schema AS path, compression, encodings FROM parquet_metadata('${objectsDir}/**/*.parquet')`);
+    const vectorChunks = codecs.filter((c) => String(c.path).startsWith('vector'));
+    assert.ok(
+      vectorChunks.length > 0 && vectorChunks.every((c) => c.compression === 'UNCOMPRESSED' && !String(c.encodings).includes('DICTIONARY')),
+      JSON.stringify(vectorChunks),
+    );
+    assert.ok(
+      codecs.filter((c) => c.path === 'item_id').every((c) => c.compression === 'SNAPPY'),
+      JSON.stringify(codecs),
+    );
     const [counts] = await duck(`SELECT count(DISTINCT item_id) AS items, count(*) AS chunks FROM ${parts}`);
     assert.equal(Number(counts!.items), await countItemVectors(db, key('pq')));
     assert.equal(Number(counts!.chunks), summary.chunks);

@@ -41,6 +41,8 @@ const orgA = randomUUID();
 const orgB = randomUUID();
 const DIMS = 3072;
 const versionSpec = spec(orgA, { dims: DIMS, model: 'text-embedding-3-large', provider: 'openai' });
+// The same vectors in a version stored as float16 (statement 2b); org B stores that name too.
+const halfSpec = { ...versionSpec, version: 'v2', storage: 'halfvec' as const };
 const { db } = useTestDb({ driver: 'pg' });
 
 before(async () => {
@@ -67,52 +69,63 @@ before(async () => {
   await seedLexical(db, specB, { q: texts.q!, 'b-twin': texts.q!, n0: texts.q! });
   await seedCatalog(db, orgB, 'default', { q: { tags: ['a', 'b', 'c'] }, 'b-twin': { tags: ['a', 'b', 'c'] } });
   await ensureVectorIndex(db, versionSpec);
+  await seed(db, halfSpec, itemsA);
+  await seed(db, { ...specB, version: 'v2', storage: 'halfvec' }, { q, 'b-twin': q, n0: q });
+  await ensureVectorIndex(db, halfSpec);
 });
 
 test('the page has the six documented statements', () => {
-  assert.deepEqual([...blocks.keys()], ['resolve-version', 'similar-items', 'score-candidates', 'lexical-similar', 'lexical-search', 'similar-fused']);
+  assert.deepEqual(
+    [...blocks.keys()],
+    ['resolve-version', 'similar-items', 'similar-items-halfvec', 'score-candidates', 'lexical-similar', 'lexical-search', 'similar-fused'],
+  );
 });
 
 test('resolve-version: the requested or blended version, else the active one, with its dims', async () => {
   const [sql] = block('resolve-version');
-  assert.deepEqual(await db.query(sql!, [orgA, 'default', null]), [{ version: 'v1', dims: DIMS, text_search_config: 'english' }]);
-  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v1']), [{ version: 'v1', dims: DIMS, text_search_config: 'english' }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', null]), [{ version: 'v1', dims: DIMS, text_search_config: 'english', storage: 'vector' }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v1']), [{ version: 'v1', dims: DIMS, text_search_config: 'english', storage: 'vector' }]);
+  assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v2']), [{ version: 'v2', dims: DIMS, text_search_config: 'english', storage: 'halfvec' }]);
   assert.deepEqual(await db.query(sql!, [orgA, 'default', 'v9']), [], 'an unknown version gives no row');
   assert.deepEqual(await db.query(sql!, [randomUUID(), 'default', null]), [], 'another org has no version');
 });
 
-test('similar-items returns what the library returns, through the partial index, for one org only', async () => {
-  const statements = block('similar-items');
-  const settings = statements.slice(0, -1);
-  const select = statements.at(-1)!;
-  assert.deepEqual(settings, ['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = relaxed_order']);
-  const rows = await db.transaction(async (tx) => {
-    for (const s of settings) await tx.exec(s);
-    return tx.query<{ item_id: string; score: number }>(select, [orgA, 'q', 10]);
-  });
-  const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10, mode: 'dense' });
-  assert.deepEqual(
-    rows.map((r) => r.item_id),
-    library.candidates.map((c) => c.item_id),
-  );
-  for (const [i, r] of rows.entries()) {
-    assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`);
-  }
-  assert.ok(!rows.some((r) => r.item_id === 'b-twin'), "org B's twin of the query never appears");
-  assert.equal(rows[0]!.item_id, 'n0', "org A's own n0, not org B's identical one");
-  assert.ok(Number(rows[0]!.score) < 0.999);
+for (const [name, v, column] of [
+  ['similar-items', versionSpec, 'vector'],
+  ['similar-items-halfvec', halfSpec, 'half'],
+] as const)
+  test(`${name} returns what the library returns, through the partial index, for one org only`, async () => {
+    const statements = block(name);
+    const settings = statements.slice(0, -1);
+    const select = statements.at(-1)!;
+    assert.deepEqual(settings, ['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = relaxed_order']);
+    const rows = await db.transaction(async (tx) => {
+      for (const s of settings) await tx.exec(s);
+      return tx.query<{ item_id: string; score: number }>(select, [orgA, 'q', 10]);
+    });
+    const library = await similar(db, { orgId: orgA, namespace: 'default', itemId: 'q', k: 10, mode: 'dense', version: v.version });
+    assert.deepEqual(
+      rows.map((r) => r.item_id),
+      library.candidates.map((c) => c.item_id),
+    );
+    for (const [i, r] of rows.entries()) {
+      assert.ok(Math.abs(Number(r.score) - library.candidates[i]!.score) < 1e-6, `${r.item_id}: ${r.score} vs ${library.candidates[i]!.score}`);
+    }
+    assert.ok(!rows.some((r) => r.item_id === 'b-twin'), "org B's twin of the query never appears");
+    assert.equal(rows[0]!.item_id, 'n0', "org A's own n0, not org B's identical one");
+    assert.ok(Number(rows[0]!.score) < 0.999);
 
-  // With few rows a scan of the primary key plus a sort is cheaper than the index; forbidding the sort
-  // makes the planner take the HNSW index whenever the statement can use it at all.
-  const plan = await db.transaction(async (tx) => {
-    for (const s of settings) await tx.exec(s);
-    await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off');
-    const explained = await tx.query<Record<string, string>>(`EXPLAIN ${select}`, [orgA, 'q', 10]);
-    return explained.map((r) => r['QUERY PLAN']).join('\n');
+    // With few rows a scan of the primary key plus a sort is cheaper than the index; forbidding the sort
+    // makes the planner take the HNSW index whenever the statement can use it at all.
+    const plan = await db.transaction(async (tx) => {
+      for (const s of settings) await tx.exec(s);
+      await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off');
+      const explained = await tx.query<Record<string, string>>(`EXPLAIN ${select}`, [orgA, 'q', 10]);
+      return explained.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    assert.match(plan, new RegExp(`Index Scan using ${vectorIndexShape(v).name} on item_embeddings`), plan);
+    assert.match(plan, new RegExp(`Order By: \\(\\(${column}\\)::halfvec\\(3072\\) <=> \\(InitPlan 1\\)\\.col1\\)`), plan);
   });
-  assert.match(plan, new RegExp(`Index Scan using ${vectorIndexShape(versionSpec).name} on item_embeddings`), plan);
-  assert.match(plan, /Order By: \(\(vector\)::halfvec\(3072\) <=> \(InitPlan 1\)\.col1\)/, plan);
-});
 
 test('score-candidates gives each candidate with a vector its cosine to the query item, in the org', async () => {
   const [sql] = block('score-candidates');

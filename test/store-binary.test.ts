@@ -4,18 +4,23 @@ import { describe, test } from 'node:test';
 import { fromSql } from 'pgvector';
 import { openDb, type Queryable } from '../src/store/db.js';
 import { type ItemVectorRow, upsertItemVectors } from '../src/store/embeddings.js';
+import type { VectorStorage } from '../src/store/keys.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVersion } from '../src/store/versions.js';
+import { f16round } from '../testkit/random.js';
 import { openTestDb } from '../testkit/test-db.js';
 
 const key = { orgId: '3f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b', namespace: 'bin', modality: 'text' as const, version: 'v1' };
 
-const rows = (n: number, dims: number, prefix = 'é-ü/') =>
+/** Extremes of float32, or of float16 (a halfvec version: largest finite 65504, smallest normal 2^-14). */
+const VALUES = { vector: [1e-30, -3.4e38, 0.1, -0.5, 7], halfvec: [2 ** -14, -65504, 0.1, -0.5, 7] };
+
+const rows = (n: number, dims: number, prefix = 'é-ü/', storage: VectorStorage = 'vector') =>
   Array.from(
     { length: n },
     (_, i): ItemVectorRow => ({
       itemId: `${prefix}${i}`,
-      vector: Float32Array.from({ length: dims }, (_, d) => [1e-30, -3.4e38, 0.1, -0.5, 7][(i + d) % 5]!),
+      vector: Float32Array.from({ length: dims }, (_, d) => VALUES[storage][(i + d) % 5]!),
       metadataHash: `h${i}`,
       metadataVersion: i % 2 ? null : `mv-${i}`,
       chunkCount: 1 + (i % 3),
@@ -24,10 +29,14 @@ const rows = (n: number, dims: number, prefix = 'é-ü/') =>
     }),
   );
 
-async function checkRoundTrip(db: Queryable, namespace = key.namespace) {
+/**
+ * Write, update and read back. A halfvec version's vectors come back as float16, i.e. each value
+ * rounded to float16 (Math.f16round), and from the `half` column only.
+ */
+async function checkRoundTrip(db: Queryable, namespace = key.namespace, storage: VectorStorage = 'vector') {
   const k = { ...key, namespace };
-  await ensureVersion(db, { ...k, provider: 'x', model: 'm', dims: 5, promptTemplate: 't', textSearchConfig: 'english' });
-  const written = rows(7, 5);
+  await ensureVersion(db, { ...k, provider: 'x', model: 'm', dims: 5, promptTemplate: 't', textSearchConfig: 'english', storage });
+  const written = rows(7, 5, undefined, storage);
   await upsertItemVectors(db, k, 'm', written);
   // A second upsert of the same ids updates in place.
   written[0]!.metadataHash = 'changed';
@@ -42,14 +51,16 @@ async function checkRoundTrip(db: Queryable, namespace = key.namespace) {
     token_count: number;
     generated_at: Date;
   }>(
-    'SELECT item_id, vector::text AS vector, dims, metadata_hash, metadata_version, chunk_count, token_count, generated_at FROM item_embeddings WHERE namespace = $1 ORDER BY token_count',
+    `SELECT item_id, ${storage === 'halfvec' ? 'half::vector' : 'vector'}::text AS vector, dims, metadata_hash, metadata_version, chunk_count, token_count, generated_at
+     FROM item_embeddings WHERE namespace = $1 AND ${storage === 'halfvec' ? 'vector IS NULL' : 'half IS NULL'} ORDER BY token_count`,
     [namespace],
   );
   assert.equal(back.length, 7);
+  const rounded = storage === 'halfvec' ? f16round : Math.fround;
   back.forEach((r, i) => {
     const w = written[i]!;
     assert.equal(r.item_id, w.itemId);
-    assert.deepEqual((fromSql(r.vector) as number[]).map(Math.fround), Array.from(w.vector));
+    assert.deepEqual((fromSql(r.vector) as number[]).map(Math.fround), Array.from(w.vector, rounded));
     assert.deepEqual(
       [r.dims, r.metadata_hash, r.metadata_version, r.chunk_count, r.token_count],
       [5, w.metadataHash, w.metadataVersion, w.chunkCount, w.tokenCount],
@@ -63,6 +74,7 @@ describe('binary vector writes', () => {
     const { db } = await openTestDb(t);
     assert.ok(db.copyBinary);
     await checkRoundTrip(db);
+    await checkRoundTrip(db, 'bin-half', 'halfvec');
   });
 
   test('pg driver over the wire (binary parameters), including more rows than one statement takes', async (t) => {
@@ -72,6 +84,7 @@ describe('binary vector writes', () => {
     assert.equal(db.copyBinary, undefined);
     await db.transaction(async (tx) => assert.equal(tx.copyBinary, undefined));
     await checkRoundTrip(db);
+    await checkRoundTrip(db, 'bin-half', 'halfvec');
     // 5 fixed + 7 per row parameters: 10,000 rows need two statements.
     await upsertItemVectors(db, key, 'm', rows(10_000, 5, 'many-'));
     const [count] = await db.query<{ n: string }>("SELECT count(*) AS n FROM item_embeddings WHERE item_id LIKE 'many-%'");
@@ -101,6 +114,33 @@ describe('binary vector writes', () => {
         assert.equal(Number(n!.n), 3_000);
       } finally {
         await db.query('DELETE FROM item_embeddings WHERE namespace = $1', [schemaKey.namespace]).catch(() => {});
+        await db.close();
+      }
+    });
+
+    test('a halfvec version: float32 staged by COPY, stored as float16 by the INSERT, updated in place', async () => {
+      const db = await openDb({ databaseUrl: native!, home: '/nonexistent' });
+      const namespace = `${schemaKey.namespace}-half`;
+      try {
+        await migrate(db);
+        await db.transaction(async (tx) => {
+          assert.ok(tx.copyBinary);
+          await checkRoundTrip(tx, namespace, 'halfvec');
+          await upsertItemVectors(tx, { ...schemaKey, namespace }, 'm', rows(3_000, 5, 'many-', 'halfvec'));
+          await upsertItemVectors(tx, { ...schemaKey, namespace }, 'm', rows(3_000, 5, 'many-', 'halfvec'));
+        });
+        const [n] = await db.query<{ n: string; half: string }>(
+          "SELECT count(*) AS n, count(half) AS half FROM item_embeddings WHERE namespace = $1 AND item_id LIKE 'many-%' AND vector IS NULL",
+          [namespace],
+        );
+        assert.deepEqual([Number(n!.n), Number(n!.half)], [3_000, 3_000]);
+        // Beyond float16's range a value cannot be stored: the load fails rather than store infinity.
+        await assert.rejects(
+          db.transaction((tx) => upsertItemVectors(tx, { ...schemaKey, namespace }, 'm', rows(1, 5, 'too-big-'))),
+          /out of range/,
+        );
+      } finally {
+        await db.query('DELETE FROM embedding_versions WHERE namespace = $1', [namespace]).catch(() => {});
         await db.close();
       }
     });

@@ -187,6 +187,12 @@ export interface OpenAIServerCounters {
   tokens: number;
   inFlight: number;
   maxInFlight: number;
+  /**
+   * Milliseconds with at least one request in flight (arrival to response closed), over the server's
+   * life: the time a client spent on the API, overlapped requests counted once. A benchmark's wall
+   * time minus this is the client's own share.
+   */
+  busyMs: number;
   /** Injected faults by kind, scripted and random (the rate limiter's own 429s are not faults). */
   faults: Record<FaultKind, number>;
   /** Every HTTP request by route, e.g. `POST /v1/batches`, `GET /v1/batches/:id` (unknown paths as sent). */
@@ -369,6 +375,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     tokens: 0,
     inFlight: 0,
     maxInFlight: 0,
+    busyMs: 0,
     faults: { '429': 0, '500': 0, '503': 0, reset: 0, hang: 0 },
     byRoute: {},
     filesUploaded: 0,
@@ -450,10 +457,14 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     res.once('close', () => hanging.delete(res));
   }
 
+  let busySince = 0;
   const server = http.createServer((req, res) => {
     counters.requests++;
+    if (counters.inFlight === 0) busySince = performance.now();
     counters.maxInFlight = Math.max(counters.maxInFlight, ++counters.inFlight);
-    res.once('close', () => counters.inFlight--);
+    res.once('close', () => {
+      if (--counters.inFlight === 0) counters.busyMs += performance.now() - busySince;
+    });
     const route = matchRoute(req.method ?? '', new URL(req.url ?? '/', 'http://localhost').pathname);
     counters.byRoute[route.key] = (counters.byRoute[route.key] ?? 0) + 1;
     const headers: HeaderMap = { 'x-request-id': requestId() };

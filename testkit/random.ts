@@ -42,3 +42,21 @@ export function nearVector(base: Float32Array, seed: number, t: number): Float32
   const noise = randomVector(seed, base.length);
   return unit(Array.from(base, (x, i) => x + t * noise[i]!));
 }
+
+/**
+ * The float16 nearest to `x`, ties to even, as pgvector rounds a float4 into a halfvec (Node 22 has
+ * no Math.f16round). Beyond float16's range it is ±Infinity, which pgvector refuses.
+ */
+export function f16round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Number.POSITIVE_INFINITY;
+  // Subnormals share the smallest normal exponent, -14; a float16 keeps 10 bits after the leading one.
+  let e = Math.max(Math.floor(Math.log2(a)), -14);
+  if (e > -14 && 2 ** e > a) e -= 1;
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  const floor = Math.floor(q);
+  const r = q - floor > 0.5 || (q - floor === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+  return Math.sign(x) * r * ulp;
+}

@@ -74,7 +74,7 @@ export function formatCandidates(title: string, candidates: Candidate[]): string
 
 export function formatVersions(list: VersionSummary[]): string {
   if (list.length === 0) return 'no embedding versions yet; run `itemvec run` first';
-  const header = ['namespace', 'modality', 'version', 'status', 'rows', 'coverage', 'size', 'provider/model', 'dims', 'created'];
+  const header = ['namespace', 'modality', 'version', 'status', 'rows', 'coverage', 'size', 'provider/model', 'dims', 'storage', 'created'];
   const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
   const rows = list.map((v) => [
     v.namespace,
@@ -86,6 +86,7 @@ export function formatVersions(list: VersionSummary[]): string {
     `${mb(v.vectorBytes)} + ${mb(v.indexBytes)} index`,
     `${v.provider}/${v.model}`,
     String(v.dims),
+    v.storage,
     v.createdAt.toISOString(),
   ]);
   return table(header, rows);

@@ -55,7 +55,14 @@ export interface SourceFlags {
 /** Every flag configFrom reads. */
 export type ConfigFlags = CommonOptions &
   ProviderFlags &
-  ImageFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean; sample?: number; cache?: boolean };
+  ImageFlags & { index?: boolean; mode?: 'sync' | 'batch'; wait?: boolean; sample?: number; cache?: boolean; storage?: 'vector' | 'halfvec' };
+
+/** --storage: fixed when a version is created, so it belongs to the commands that create one. */
+export const storageOption = () =>
+  new Option(
+    '--storage <type>',
+    'how a new version stores its vectors: vector (float32) or halfvec (float16, half the bytes; for 3072-d) (also ITEMVEC_VECTOR_STORAGE; default vector)',
+  ).choices(['vector', 'halfvec']);
 
 export const sampleOption = (value: string): number => {
   try {
@@ -127,7 +134,8 @@ export const withDistributedRunFlags = (cmd: Command): Command =>
     .option('--sample <percent>', 'staged rollout: only this stable share of items, e.g. 5%', sampleOption)
     .option('--no-index', 'do not build the HNSW index when the run closes')
     .option('--no-cache', 'embed changed items even when the same model already embedded the same prompt elsewhere in the org')
-    .option('--image-model-dir <dir>', 'image runs: a CLIP-style model folder on every worker (default MobileNetV2)');
+    .option('--image-model-dir <dir>', 'image runs: a CLIP-style model folder on every worker (default MobileNetV2)')
+    .addOption(storageOption());
 
 /** The config of a command: its flags over the environment over the config file. */
 export function configFrom(opts: ConfigFlags, env: NodeJS.ProcessEnv): Config {
@@ -140,7 +148,16 @@ export function configFrom(opts: ConfigFlags, env: NodeJS.ProcessEnv): Config {
     orgId: opts.org,
     namespace: opts.namespace,
     version: opts.version,
-    embed: { provider: opts.provider, model: opts.model, dims: opts.dims, baseURL: opts.baseUrl, concurrency: opts.concurrency, tpm: opts.tpm, rpm: opts.rpm },
+    embed: {
+      provider: opts.provider,
+      model: opts.model,
+      dims: opts.dims,
+      baseURL: opts.baseUrl,
+      concurrency: opts.concurrency,
+      tpm: opts.tpm,
+      rpm: opts.rpm,
+      storage: opts.storage,
+    },
     run: {
       ...(opts.index === false ? { createIndex: false } : {}),
       ...(opts.mode ? { mode: opts.mode } : {}),

@@ -38,6 +38,19 @@ export const OPENAI_LIMITS = {
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_CONCURRENCY = 10;
 
+/**
+ * Floats one response may carry by default: 512 inputs at 3072-d, 1,024 at 1536-d, the API's 2,048
+ * at 768-d or less. Memory held for requests is in flight × inputs × dims: at 2,048 × 3072-d a
+ * response is 25 MB decoded after 33 MB of base64, so ten in flight held ~600 MB and a run's peak
+ * RSS grew with the catalog until the window filled (bench/README.md, "Memory"). Smaller requests
+ * also come back sooner, so loading starts earlier.
+ */
+const RESPONSE_FLOATS = 512 * 3072;
+
+export function defaultBatchInputs(dims: number): number {
+  return Math.max(1, Math.min(OPENAI_LIMITS.maxBatchInputs, Math.floor(RESPONSE_FLOATS / dims)));
+}
+
 /** The SDK client and what every call needs to know, from provider options (shared by the Batch API path). */
 export function openAIClient(opts: ProviderOptions): { client: OpenAI; ctx: OpenAIContext; dimensions: number | undefined } {
   const apiKey = opts.apiKey;
@@ -119,7 +132,7 @@ export async function createOpenAIProvider(opts: ProviderOptions): Promise<Embed
     model,
     dims,
     maxInputTokens: OPENAI_LIMITS.maxInputTokens,
-    maxBatchInputs: positiveInt('maxBatchInputs', opts.maxBatchInputs, OPENAI_LIMITS.maxBatchInputs),
+    maxBatchInputs: positiveInt('maxBatchInputs', opts.maxBatchInputs, defaultBatchInputs(dims)),
     maxBatchTokens: positiveInt('maxBatchTokens', opts.maxBatchTokens, OPENAI_LIMITS.maxBatchTokens),
     concurrency: positiveInt('concurrency', opts.concurrency, DEFAULT_CONCURRENCY),
     tokenizer: cl100kTokenizer,

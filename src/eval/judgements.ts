@@ -11,11 +11,16 @@
  * `grade` is a non-negative integer; when absent it is 1, so a file of plain pairs is binary
  * judgements. Every bad line is an error naming file:line, since a silently skipped judgement
  * would change the metrics without anyone noticing.
+ *
+ * `--judgements review` reads the marks reviewers set in the console (/ui) from the
+ * review_judgements table instead of a file: readReviewJudgements.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ExitCode, errorMessage, ItemvecError } from '../errors.js';
+import type { Queryable } from '../store/db.js';
+import { listMarks } from '../store/judgements.js';
 
 /** A judgement file is missing, of an unknown kind, or has a bad line. Exit code 2, like other bad input flags. */
 export class JudgementError extends ItemvecError {
@@ -189,4 +194,29 @@ function toJudgement(r: Record<string, unknown>, file: string, line: number): Ju
     }
   }
   return { kind, query, itemId, grade };
+}
+
+/** What `--judgements` takes to read the review console's marks instead of a file. */
+export const REVIEW_JUDGEMENTS = 'review';
+
+/**
+ * The review console's marks of an org's namespace as item→item judgements (good = grade 1, bad =
+ * grade 0). Marks are kept per version; a pair judged under several versions counts once, with its
+ * latest mark: the reviewer's last word on whether the item answers the query.
+ */
+export async function readReviewJudgements(db: Queryable, orgId: string, namespace: string): Promise<JudgementSet> {
+  const marks = await listMarks(db, orgId, namespace);
+  const byQuery = new Map<string, JudgedQuery>();
+  // Oldest first: a later mark of the same pair overwrites an earlier one.
+  marks.forEach((m, i) => {
+    let q = byQuery.get(m.query_item_id);
+    if (!q) {
+      q = { kind: 'item', query: m.query_item_id, grades: new Map(), line: i + 1 };
+      byQuery.set(m.query_item_id, q);
+    }
+    q.grades.set(m.item_id, m.grade);
+  });
+  const pairs = [...byQuery.values()].reduce((n, q) => n + q.grades.size, 0);
+  const counted = pairs === marks.length ? `${marks.length} marks` : `${marks.length} marks, latest of each pair: ${pairs}`;
+  return { file: `review table (${counted})`, judgements: pairs, queries: [...byQuery.values()] };
 }

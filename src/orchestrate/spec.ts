@@ -18,8 +18,11 @@ export interface RunSpec {
   namespace: string;
   version: string;
   modality: 'text' | 'image';
-  /** Pinned so every worker embeds with the same model; the version record refuses any other. */
-  embed: { provider: Config['embed']['provider']; model?: string; dims?: number };
+  /**
+   * Pinned so every worker embeds with the same model; the version record refuses any other.
+   * `storage` is absent from jobs queued before halfvec storage existed: those meant `vector`.
+   */
+  embed: { provider: Config['embed']['provider']; model?: string; dims?: number; storage?: Config['embed']['storage'] };
   images: { provider: Config['images']['provider']; modelDir?: string };
   sample: number;
   cache: boolean;
@@ -73,7 +76,7 @@ export function runSpec(config: Config, source: CatalogSource, shards = config.q
     namespace: config.namespace,
     version: config.version,
     modality: config.modality,
-    embed: { provider: config.embed.provider, model: config.embed.model, dims: config.embed.dims },
+    embed: { provider: config.embed.provider, model: config.embed.model, dims: config.embed.dims, storage: config.embed.storage },
     images: { provider: config.images.provider, modelDir: config.images.modelDir },
     sample: config.run.sample,
     cache: config.run.cache,
@@ -94,7 +97,7 @@ export function jobConfig(base: Config, spec: RunSpec, role: 'shard' | 'close'):
     namespace: spec.namespace,
     version: spec.version,
     modality: spec.modality,
-    embed: { ...base.embed, provider: spec.embed.provider, model: spec.embed.model, dims: spec.embed.dims },
+    embed: { ...base.embed, provider: spec.embed.provider, model: spec.embed.model, dims: spec.embed.dims, storage: spec.embed.storage ?? 'vector' },
     images: { ...base.images, provider: spec.images.provider, modelDir: spec.images.modelDir ?? base.images.modelDir },
     run: { ...base.run, sample: spec.sample, cache: spec.cache, createIndex: role === 'close' && spec.createIndex, mode: 'sync' as const },
   };

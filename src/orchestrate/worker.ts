@@ -25,6 +25,7 @@ import { collectProcessMetrics, queueJobs, recordRunEnd, registry, runMetrics } 
 import { runEmbeddingJob } from '../pipeline/run.js';
 import { logSummary, type RunSummary } from '../pipeline/summary.js';
 import { type Db, openConfiguredDb } from '../store/db.js';
+import type { VectorStorage } from '../store/keys.js';
 import { migrate } from '../store/migrations.js';
 import { finishRun, getRun } from '../store/runs.js';
 import { ensureVectorIndex } from '../store/versions.js';
@@ -137,8 +138,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const summary = aggregateSummaries(runId, outputs, { threshold: config.run.alertFailureRate, wallS });
     if (config.run.createIndex) {
       // Once for the run, after every shard has loaded, rather than by each shard on a growing table.
-      const versions = await db.query<{ namespace: string; version: string; modality: 'text' | 'image'; dims: number }>(
-        'SELECT DISTINCT namespace, version, modality, dims FROM embedding_versions WHERE version = $1 AND modality = $2',
+      const versions = await db.query<{ namespace: string; version: string; modality: 'text' | 'image'; dims: number; storage: VectorStorage }>(
+        'SELECT DISTINCT namespace, version, modality, dims, storage FROM embedding_versions WHERE version = $1 AND modality = $2',
         [spec.version, spec.modality],
       );
       for (const v of versions) await ensureVectorIndex(db, v, { concurrently: db.driver === 'pg' });

@@ -194,6 +194,7 @@ export async function runJob<Extra extends object>(options: RunOptions, definiti
           dims: model.dims,
           promptTemplate: model.inputSettings,
           textSearchConfig: config.prompt.textSearchConfig,
+          storage: config.embed.storage,
         };
         if (dryRun) {
           // Read-only: a version that does not exist yet simply has no vectors, so everything is new.

@@ -55,9 +55,11 @@ export async function retryFailures(options: RetryOptions): Promise<RetryResult[
 
 /** The settings a version was embedded with: its text model and prompt, or its image model. */
 function versionSettings(config: Config, version: VersionRecord): Partial<Config> {
-  if (version.modality === 'image') return { images: { ...config.images, provider: version.provider as Config['images']['provider'] } };
+  if (version.modality === 'image') {
+    return { images: { ...config.images, provider: version.provider as Config['images']['provider'] }, embed: { ...config.embed, storage: version.storage } };
+  }
   return {
-    embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims },
+    embed: { ...config.embed, provider: version.provider as Config['embed']['provider'], model: version.model, dims: version.dims, storage: version.storage },
     prompt: { template: version.promptTemplate, textSearchConfig: version.textSearchConfig },
   };
 }

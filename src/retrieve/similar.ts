@@ -115,9 +115,9 @@ type DenseQuery = { itemId: string } | { vector: string };
  * every row of the org is measured.
  */
 function nearestSql(v: VersionRecord, query: 'item' | 'vector', exact: boolean): string {
-  const { cast, predicate } = vectorIndexShape(v);
+  const { cast, expression, predicate } = vectorIndexShape(v);
   const q = query === 'vector' ? `$2::${cast}` : queryVectorSql(v, '$2');
-  const rows = `SELECT item_id, vector::${cast} <=> ${q} AS distance FROM item_embeddings
+  const rows = `SELECT item_id, ${expression} <=> ${q} AS distance FROM item_embeddings
          WHERE ${predicate} AND org_id = $1${query === 'item' ? ' AND item_id <> $2' : ''}`;
   // ORDER BY the output column is ORDER BY the expression: the index can serve it, unless OFFSET 0 fences it off.
   const nn = exact ? `SELECT item_id, distance FROM (${rows} OFFSET 0) AS measured ORDER BY distance LIMIT $3` : `${rows} ORDER BY distance LIMIT $3`;
@@ -126,8 +126,8 @@ function nearestSql(v: VersionRecord, query: 'item' | 'vector', exact: boolean):
 
 /** The stored vector of item `param` in the version, cast as its index is. Uses $1 org, $4 namespace, $5 modality, $6 version. */
 function queryVectorSql(v: VersionRecord, param: string): string {
-  const { cast } = vectorIndexShape(v);
-  return `(SELECT s.vector::${cast} FROM item_embeddings s WHERE s.org_id = $1 AND s.namespace = $4 AND s.modality = $5 AND s.version = $6 AND s.item_id = ${param})`;
+  const { expression } = vectorIndexShape(v);
+  return `(SELECT s.${expression} FROM item_embeddings s WHERE s.org_id = $1 AND s.namespace = $4 AND s.modality = $5 AND s.version = $6 AND s.item_id = ${param})`;
 }
 
 /**
@@ -179,7 +179,7 @@ async function details(
   ids: string[],
   query: { itemId: string; tags: string[] | null } | { vector: string } | null,
 ): Promise<Map<string, Details>> {
-  const { cast } = vectorIndexShape(v);
+  const { cast, expression } = vectorIndexShape(v);
   // A vector query, or none at all (a lexical-only search): $7 is the vector literal or NULL.
   const q = query !== null && 'itemId' in query ? queryVectorSql(v, '$7') : `$7::${cast}`;
   const rows = await db.query<{
@@ -192,7 +192,7 @@ async function details(
     tag_score: number | null;
   }>(
     `SELECT i.item_id, c.title, c.brand, c.category, c.description,
-            e.vector::${cast} <=> ${q} AS distance,
+            e.${expression} <=> ${q} AS distance,
             CASE WHEN c.item_id IS NULL OR $8::text[] IS NULL THEN NULL ELSE ${tagScoreSql('c', '$8')} END AS tag_score
      FROM unnest($2::text[]) AS i(item_id)
      LEFT JOIN catalog_items c ON c.org_id = $1 AND c.namespace = $3 AND c.item_id = i.item_id

@@ -37,7 +37,8 @@ export function formatValidation(errors: FastifySchemaValidationError[], dataVar
   return new Error(sentences.join('; '));
 }
 
-function statusOf(err: FastifyError): [status: number, code: string] {
+/** The HTTP status and code of an error: shared by the JSON answers here and the console's error pages. */
+export function statusOf(err: FastifyError): [status: number, code: string] {
   if (err.validation !== undefined) return [400, 'BAD_REQUEST'];
   if (err instanceof NotFoundError) return [404, err.code];
   if (err instanceof ConfigError) return [400, err.code];

@@ -5,9 +5,10 @@
  *   POST /v1/namespaces/:ns/search   {"text": "…"} or {"vector": […]}        routes/search.ts
  *   GET  /healthz  /readyz  /metrics                                         plugins/observability.ts
  *   GET  /openapi.json                                                       plugins/openapi.ts
+ *   /ui  the review console: HTML pages for people (plugins/console.ts, routes/console.ts)
  *
- * Only /v1 needs a key (plugins/api-key-auth.ts); the key alone decides the org, so a request can
- * only ever read its own org's rows. The database handle belongs to the caller: closing the server
+ * /v1 needs a key (plugins/api-key-auth.ts) and /ui a session holding one (plugins/console.ts); the
+ * key alone decides the org, so a request can only ever read its own org's rows. The database handle belongs to the caller: closing the server
  * does not close it.
  *
  *   const app = await buildServer({ db, settings: serveSettings(config) });
@@ -20,6 +21,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { formatValidation, replyRouteNotFound, replyWithError } from './errors.js';
 import { apiKeyAuth } from './plugins/api-key-auth.js';
+import { reviewConsole } from './plugins/console.js';
 import { observability } from './plugins/observability.js';
 import { openApi } from './plugins/openapi.js';
 import { itemRoutes } from './routes/items.js';
@@ -74,5 +76,6 @@ export async function buildServer(options: ServerOptions): Promise<ItemvecServer
     },
     { prefix: '/v1' },
   );
+  await app.register(reviewConsole, { prefix: '/ui', db, settings, embedder, keyCacheTtlMs: options.keyCacheTtlMs });
   return app;
 }

@@ -57,17 +57,35 @@ export interface CatalogRow {
 }
 
 const ITEM_COLUMNS =
-  'org_id, namespace, modality, version, model, item_id, dims, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at';
+  'org_id, namespace, modality, version, model, item_id, dims, vector, half, metadata_hash, metadata_version, chunk_count, token_count, generated_at';
 const ON_CONFLICT_UPDATE = `ON CONFLICT (org_id, item_id, namespace, modality, version) DO UPDATE SET
-  dims = EXCLUDED.dims, vector = EXCLUDED.vector, model = EXCLUDED.model,
+  dims = EXCLUDED.dims, vector = EXCLUDED.vector, half = EXCLUDED.half, model = EXCLUDED.model,
   metadata_hash = EXCLUDED.metadata_hash, metadata_version = EXCLUDED.metadata_version,
   chunk_count = EXCLUDED.chunk_count, token_count = EXCLUDED.token_count, generated_at = EXCLUDED.generated_at`;
+
+/**
+ * The version a statement writes to ($1 org, $2 namespace, $3 modality, $4 version), joined as
+ * `target` for its storage. The statement looks it up itself, so callers hand over float32 vectors
+ * whatever the storage, through one code path, at no extra round trip. No row (an unknown version)
+ * leaves the float32 column set, and the foreign key then refuses the row as before.
+ */
+const TARGET_VERSION = 'LEFT JOIN embedding_versions target ON target.org_id = $1 AND target.namespace = $2 AND target.modality = $3 AND target.version = $4';
+
+/**
+ * The `vector, half` values of a row: `f32` (a vector) as it is, or cast to float16 server-side for
+ * a halfvec version. The cast stays outside the CASE: inside it, the planner folds the cast of a
+ * constant (a single row of parameters) at plan time, for a float32 version too, which costs a
+ * conversion per value and fails on values beyond float16's range.
+ */
+const storedAs = (f32: string, f16 = `(CASE WHEN target.storage = 'halfvec' THEN ${f32} END)::halfvec`) =>
+  `CASE WHEN target.storage = 'halfvec' THEN NULL ELSE ${f32} END, ${f16}`;
 
 /**
  * Upsert item vectors of one version. Vectors travel in binary (see binary.ts for the measured
  * difference): where one session runs every statement (PGlite; a pg transaction) as COPY BINARY
  * into a temporary staging table, then one INSERT … SELECT … ON CONFLICT; elsewhere as binary
- * parameters of one multi-row INSERT.
+ * parameters of one multi-row INSERT. Either way they arrive as float32, and the INSERT casts them
+ * to float16 for a halfvec version (TARGET_VERSION).
  */
 export async function upsertItemVectors(db: Queryable, key: VersionKey, model: string, rows: ItemVectorRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -93,8 +111,8 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
     );
     await db.query(
       `INSERT INTO item_embeddings (${ITEM_COLUMNS})
-       SELECT $1, $2, $3, $4, $5, item_id, vector_dims(vector), vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at
-       FROM item_embeddings_load ${ON_CONFLICT_UPDATE}`,
+       SELECT $1, $2, $3, $4, $5, l.item_id, vector_dims(l.vector), ${storedAs('l.vector')}, l.metadata_hash, l.metadata_version, l.chunk_count, l.token_count, l.generated_at
+       FROM item_embeddings_load l ${TARGET_VERSION} ${ON_CONFLICT_UPDATE}`,
       fixed,
     );
     return;
@@ -112,8 +130,9 @@ export async function upsertItemVectors(db: Queryable, key: VersionKey, model: s
   });
   await db.query(
     `INSERT INTO item_embeddings (${ITEM_COLUMNS})
-     SELECT $1, $2, $3, $4, $5, r.item_id, vector_dims(r.vector), r.vector, r.metadata_hash, r.metadata_version, r.chunk_count, r.token_count, r.generated_at
+     SELECT $1, $2, $3, $4, $5, r.item_id, vector_dims(r.vector), ${storedAs('r.vector')}, r.metadata_hash, r.metadata_version, r.chunk_count, r.token_count, r.generated_at
      FROM (VALUES ${values.join(', ')}) AS r(item_id, vector, metadata_hash, metadata_version, chunk_count, token_count, generated_at)
+     ${TARGET_VERSION}
      ${ON_CONFLICT_UPDATE}`,
     [
       ...fixed,
@@ -160,7 +179,9 @@ export interface ReusableItem {
  * The content cache: copy, inside the database, the vector of any row of this org and modality
  * that has the same metadata_hash (provider, model, dims and prompt text) into this version, for
  * each item that has one. Nothing travels to the client and no cache table holds a second copy of
- * every vector. Returns the ids of the items it filled.
+ * every vector. Between a float32 and a halfvec version the copy is cast; a float32 source is
+ * preferred, since a float16 one copied into a float32 version keeps float16 precision.
+ * Returns the ids of the items it filled.
  */
 export async function reuseVectors(db: Queryable, key: VersionKey, items: ReusableItem[]): Promise<string[]> {
   if (items.length === 0) return [];
@@ -168,14 +189,15 @@ export async function reuseVectors(db: Queryable, key: VersionKey, items: Reusab
     `WITH wanted AS (
        SELECT * FROM unnest($5::text[], $6::text[], $7::text[]) AS w(item_id, metadata_hash, metadata_version)
      ), source AS (
-       SELECT DISTINCT ON (e.metadata_hash) e.metadata_hash, e.model, e.dims, e.vector, e.chunk_count, e.token_count
+       SELECT DISTINCT ON (e.metadata_hash) e.metadata_hash, e.model, e.dims, e.vector, e.half, e.chunk_count, e.token_count
        FROM item_embeddings e
        WHERE e.org_id = $1 AND e.modality = $3 AND e.metadata_hash IN (SELECT metadata_hash FROM wanted)
-       ORDER BY e.metadata_hash, e.generated_at DESC
+       ORDER BY e.metadata_hash, e.vector IS NULL, e.generated_at DESC
      )
      INSERT INTO item_embeddings (${ITEM_COLUMNS})
-     SELECT $1, $2, $3, $4, s.model, w.item_id, s.dims, s.vector, w.metadata_hash, w.metadata_version, s.chunk_count, s.token_count, now()
-     FROM wanted w JOIN source s USING (metadata_hash)
+     SELECT $1, $2, $3, $4, s.model, w.item_id, s.dims, ${storedAs('COALESCE(s.vector, s.half::vector)', "CASE WHEN target.storage = 'halfvec' THEN COALESCE(s.half, s.vector::halfvec) END")},
+            w.metadata_hash, w.metadata_version, s.chunk_count, s.token_count, now()
+     FROM wanted w JOIN source s USING (metadata_hash) ${TARGET_VERSION}
      ${ON_CONFLICT_UPDATE}
      RETURNING item_id`,
     [key.orgId, key.namespace, key.modality, key.version, items.map((i) => i.itemId), items.map((i) => i.metadataHash), items.map((i) => i.metadataVersion)],

@@ -7,3 +7,6 @@ export interface VersionKey {
   modality: Modality;
   version: string;
 }
+
+/** How a version stores its item vectors: float32 in `vector`, or float16 in `half` (half the bytes). */
+export type VectorStorage = 'vector' | 'halfvec';

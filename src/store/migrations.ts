@@ -273,6 +273,48 @@ CREATE TABLE lexical_corpus (
 );
 `,
   },
+  {
+    id: 7,
+    name: 'halfvec storage per version',
+    sql: `
+-- How a version stores its item vectors, fixed when it is created (like dims): 'vector' (float32,
+-- 4 bytes a dimension) or 'halfvec' (float16, 2 bytes: half the table, TOAST and WAL bytes, at
+-- float16 precision). The raw chunk vectors in Parquet stay float32 either way.
+ALTER TABLE embedding_versions ADD COLUMN storage TEXT NOT NULL DEFAULT 'vector' CHECK (storage IN ('vector','halfvec'));
+
+-- A halfvec version's vectors go to their own unsized column; every row has exactly one of the two.
+-- Both checks are NOT VALID because every existing row meets them by construction (vector was
+-- NOT NULL, half is new): validating would read every vector under an exclusive lock for nothing.
+-- New and updated rows are checked all the same.
+ALTER TABLE item_embeddings
+  ADD COLUMN half halfvec,
+  ALTER COLUMN vector DROP NOT NULL,
+  ADD CONSTRAINT item_embeddings_half_dims CHECK (vector_dims(half) = dims) NOT VALID,
+  ADD CONSTRAINT item_embeddings_one_vector CHECK ((vector IS NULL) <> (half IS NULL)) NOT VALID;
+`,
+  },
+  {
+    id: 8,
+    name: 'review console judgements',
+    sql: `
+-- Marks set in the review console (\`itemvec serve\`, /ui): is this neighbour a good answer to this
+-- query item under this version? Re-marking the same pair in the same version overwrites.
+-- \`itemvec eval --judgements review\` reads them, keeping the latest mark of a pair over all versions.
+-- judged_by names the API key (its id: the first 12 hex digits of its SHA-256), never the key.
+CREATE TABLE review_judgements (
+  org_id        UUID        NOT NULL,
+  namespace     TEXT        NOT NULL,
+  version       TEXT        NOT NULL,
+  query_item_id TEXT        NOT NULL,
+  item_id       TEXT        NOT NULL,
+  grade         SMALLINT    NOT NULL CHECK (grade IN (0, 1)), -- 1 good, 0 bad
+  judged_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+  judged_by     TEXT        NOT NULL,
+  PRIMARY KEY (org_id, namespace, version, query_item_id, item_id),
+  CHECK (query_item_id <> item_id)
+);
+`,
+  },
 ];
 
 /** pgvector 0.8 brings iterative index scans, which filtered similarity queries rely on. */

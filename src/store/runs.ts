@@ -178,3 +178,38 @@ export async function getRun(db: Queryable, runId: string): Promise<RunDetail | 
   );
   return row ?? null;
 }
+
+/** A run as the review console's runs page shows it: the list's columns plus duration and throughput. */
+export interface RunOverview extends RunRow {
+  latency_ms_mean: number | null;
+  latency_ms_p95: number | null;
+  /** finished_at − started_at (until now while running), seconds. */
+  duration_s: number;
+  /** The run summary's items_per_s; for a run without one (running, failed early), items_seen / duration. */
+  items_per_s: number | null;
+}
+
+/**
+ * The latest runs of the versions an org has. embedding_runs has no org column (one run may load
+ * rows of several orgs), so a run is shown to every org holding a version of its namespace, version
+ * and modality; its counts are the whole run's.
+ */
+export async function listOrgRuns(db: Queryable, orgId: string, limit = 50): Promise<RunOverview[]> {
+  const rows = await db.query<RunOverview>(
+    `SELECT r.run_id, r.job, r.trigger, r.namespace, r.version, r.modality, r.status, r.host, r.pid, r.items_seen::int, r.embedded::int,
+            r.failed::int, r.resumed_from, r.started_at, r.finished_at, r.error, r.shards, r.failure_rate, r.tokens::int, r.cost_usd,
+            r.latency_ms_mean, r.latency_ms_p95,
+            EXTRACT(EPOCH FROM COALESCE(r.finished_at, now()) - r.started_at)::float8 AS duration_s,
+            (r.summary ->> 'items_per_s')::float8 AS items_per_s
+     FROM embedding_runs r
+     WHERE EXISTS (SELECT 1 FROM embedding_versions v
+                   WHERE v.org_id = $1 AND v.namespace = r.namespace AND v.version = r.version AND v.modality = r.modality)
+     ORDER BY r.started_at DESC LIMIT $2`,
+    [orgId, limit],
+  );
+  return rows.map((r) => {
+    const duration = Number(r.duration_s);
+    const perSecond = r.items_per_s ?? (duration > 0 ? r.items_seen / duration : null);
+    return { ...r, duration_s: duration, items_per_s: perSecond === null ? null : Number(perSecond) };
+  });
+}

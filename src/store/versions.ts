@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, NotFoundError } from '../errors.js';
 import { type Db, type Queryable, sqlLiteral } from './db.js';
-import type { Modality } from './keys.js';
+import type { Modality, VectorStorage } from './keys.js';
 import { deleteLexicalVersion } from './lexical.js';
 
 export interface VersionSpec {
@@ -16,9 +16,12 @@ export interface VersionSpec {
   promptTemplate: string;
   /** The text search configuration of the lexical index (text versions; see store/lexical.ts). */
   textSearchConfig: string;
+  /** How its vectors are stored; absent means 'vector', the column's default, so specs written before halfvec keep their meaning. */
+  storage?: VectorStorage;
 }
 
 export interface VersionRecord extends VersionSpec {
+  storage: VectorStorage;
   status: 'active' | 'inactive' | 'retired';
   createdAt: Date;
 }
@@ -33,6 +36,7 @@ interface VersionRow {
   dims: number;
   prompt_template: string;
   text_search_config: string;
+  storage: VectorStorage;
   status: VersionRecord['status'];
   created_at: Date;
 }
@@ -47,6 +51,7 @@ const toRecord = (r: VersionRow): VersionRecord => ({
   dims: r.dims,
   promptTemplate: r.prompt_template,
   textSearchConfig: r.text_search_config,
+  storage: r.storage,
   status: r.status,
   createdAt: new Date(r.created_at),
 });
@@ -79,9 +84,20 @@ export async function getActiveVersion(db: Queryable, key: Pick<VersionSpec, 'or
 export async function ensureVersion(db: Queryable, spec: VersionSpec): Promise<VersionRecord> {
   if (spec.modality === 'text') await checkTextSearchConfig(db, spec.textSearchConfig);
   await db.query(
-    `INSERT INTO embedding_versions (org_id, namespace, modality, version, provider, model, dims, prompt_template, text_search_config)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-    [spec.orgId, spec.namespace, spec.modality, spec.version, spec.provider, spec.model, spec.dims, spec.promptTemplate, spec.textSearchConfig],
+    `INSERT INTO embedding_versions (org_id, namespace, modality, version, provider, model, dims, prompt_template, text_search_config, storage)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+    [
+      spec.orgId,
+      spec.namespace,
+      spec.modality,
+      spec.version,
+      spec.provider,
+      spec.model,
+      spec.dims,
+      spec.promptTemplate,
+      spec.textSearchConfig,
+      spec.storage ?? 'vector',
+    ],
   );
   const existing = await getVersion(db, spec);
   if (!existing) throw new Error(`version ${spec.version} vanished while being registered`);
@@ -106,14 +122,19 @@ async function checkTextSearchConfig(db: Queryable, name: string): Promise<void>
   }
 }
 
-/** A version fixes provider, model, dims and prompt (and, for text, the lexical analyser): a run with other settings must not write to it. */
+/**
+ * A version fixes provider, model, dims, prompt and vector storage (and, for text, the lexical
+ * analyser): a run with other settings must not write to it. Storage too, because one version's
+ * rows must all be in the column its index and queries read.
+ */
 export function assertSameSettings(existing: VersionRecord, spec: VersionSpec): void {
-  const fixed = ['provider', 'model', 'dims', 'promptTemplate', ...(spec.modality === 'text' ? (['textSearchConfig'] as const) : [])] as const;
-  const differences = fixed.filter((k) => existing[k] !== spec[k]).map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(spec[k])})`);
+  const wanted = { ...spec, storage: spec.storage ?? 'vector' };
+  const fixed = ['provider', 'model', 'dims', 'promptTemplate', 'storage', ...(spec.modality === 'text' ? (['textSearchConfig'] as const) : [])] as const;
+  const differences = fixed.filter((k) => existing[k] !== wanted[k]).map((k) => `${k} ${JSON.stringify(existing[k])} (this run: ${JSON.stringify(wanted[k])})`);
   if (differences.length > 0) {
     throw new ConfigError(
       `version "${spec.version}" of namespace "${spec.namespace}" (${spec.modality}) was created with different settings: ${differences.join('; ')}. ` +
-        'A version fixes provider, model, dims and prompt template: pass a new --version (e.g. v2) or the original settings.',
+        'A version fixes provider, model, dims, prompt template and vector storage: pass a new --version (e.g. v2) or the original settings.',
       { version: spec.version, namespace: spec.namespace },
     );
   }
@@ -134,7 +155,7 @@ export async function listVersions(db: Queryable, orgId: string): Promise<Versio
             (SELECT count(*) FROM catalog_items c WHERE c.org_id = v.org_id AND c.namespace = v.namespace) AS catalog
      FROM embedding_versions v
      CROSS JOIN LATERAL (
-       SELECT count(*) AS rows, sum(pg_column_size(x.vector)) AS vector_bytes FROM item_embeddings x
+       SELECT count(*) AS rows, sum(coalesce(pg_column_size(x.vector), pg_column_size(x.half))) AS vector_bytes FROM item_embeddings x
        WHERE x.org_id = v.org_id AND x.namespace = v.namespace AND x.modality = v.modality AND x.version = v.version) e
      WHERE v.org_id = $1 ORDER BY v.namespace, v.modality, v.created_at`,
     [orgId],
@@ -261,8 +282,8 @@ export async function deleteVersion(db: Db, key: VersionKeyOf): Promise<{ rows: 
       key.version,
     ]);
     const [others] = await tx.query<{ n: string }>(
-      'SELECT count(*) AS n FROM embedding_versions WHERE namespace = $1 AND modality = $2 AND version = $3 AND dims = $4',
-      [key.namespace, key.modality, key.version, v.dims],
+      'SELECT count(*) AS n FROM embedding_versions WHERE namespace = $1 AND modality = $2 AND version = $3 AND dims = $4 AND storage = $5',
+      [key.namespace, key.modality, key.version, v.dims, v.storage],
     );
     const drop = Number(others?.n ?? 0) === 0;
     if (drop) await tx.exec(`DROP INDEX IF EXISTS ${shape.name}`);
@@ -273,16 +294,26 @@ export async function deleteVersion(db: Db, key: VersionKeyOf): Promise<{ rows: 
 
 /**
  * The SQL pieces that make a query use a version's partial HNSW index: the planner proves the
- * index predicate only from literal values and the exact cast, so both are written into the text.
- * HNSW indexes `vector` up to 2,000 dims and `halfvec` up to 4,000: above 2,000 the cast is halfvec.
+ * index predicate only from literal values and the exact cast, so both are written into the text:
+ * `${column}::${cast}` is the indexed expression, in queries and in the index alike.
+ * HNSW indexes `vector` up to 2,000 dims and `halfvec` up to 4,000: above 2,000 a float32 version
+ * is indexed through a halfvec cast; a halfvec version is indexed as it is stored, at any size.
+ *
+ * Orgs share a version name's index, and each org's version has its own storage: a halfvec
+ * version's index has a name of its own, so the two kinds never meet. HNSW skips NULLs, so each
+ * index holds only the rows stored in its column.
  */
-export function vectorIndexShape(v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims'>) {
-  const type = v.dims > 2000 ? 'halfvec' : 'vector';
+export function vectorIndexShape(v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims' | 'storage'>) {
+  const half = v.storage === 'halfvec';
+  const column = half ? 'half' : 'vector';
+  const type = half || v.dims > 2000 ? 'halfvec' : 'vector';
   const cast = `${type}(${v.dims})`;
   const predicate =
     `namespace = ${sqlLiteral(v.namespace)} AND version = ${sqlLiteral(v.version)} ` + `AND modality = ${sqlLiteral(v.modality)} AND dims = ${v.dims}`;
-  const name = `item_embeddings_hnsw_${createHash('sha256').update(`${v.namespace}|${v.version}|${v.modality}|${v.dims}`).digest('hex').slice(0, 16)}`;
-  return { type, cast, predicate, name, indexable: v.dims <= 4000 };
+  // Float32 versions keep the names their indexes were built under before halfvec storage existed.
+  const identity = `${v.namespace}|${v.version}|${v.modality}|${v.dims}${half ? '|halfvec' : ''}`;
+  const name = `item_embeddings_hnsw_${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
+  return { column, type, cast, expression: `${column}::${cast}`, predicate, name, indexable: v.dims <= 4000 };
 }
 
 /**
@@ -293,7 +324,7 @@ export function vectorIndexShape(v: Pick<VersionSpec, 'namespace' | 'version' | 
  */
 export async function ensureVectorIndex(
   db: Queryable,
-  v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims'>,
+  v: Pick<VersionSpec, 'namespace' | 'version' | 'modality' | 'dims' | 'storage'>,
   options: { concurrently?: boolean } = {},
 ): Promise<boolean> {
   const shape = vectorIndexShape(v);
@@ -306,7 +337,7 @@ export async function ensureVectorIndex(
   if (state?.valid) return true;
   if (state) await db.exec(`DROP INDEX ${how}IF EXISTS ${shape.name}`);
   await db.exec(
-    `CREATE INDEX ${how}IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((vector::${shape.cast}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`,
+    `CREATE INDEX ${how}IF NOT EXISTS ${shape.name} ON item_embeddings USING hnsw ((${shape.expression}) ${shape.type}_cosine_ops) WHERE ${shape.predicate}`,
   );
   return true;
 }

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createVersionProvider } from '../../embed/version-embedder.js';
 import { ConfigError } from '../../errors.js';
-import { readJudgements } from '../../eval/judgements.js';
+import { type JudgementSet, REVIEW_JUDGEMENTS, readJudgements, readReviewJudgements } from '../../eval/judgements.js';
 import { runEval } from '../../eval/run.js';
 import { fusionFor, retrieveOptions } from '../../retrieve/options.js';
 import { cliLogger, print, withDb } from '../common.js';
@@ -35,7 +35,10 @@ export function addEvalCommand(program: Command, io: CliIO): void {
     .option('--tune-out <file>', 'with --tune: also write the winning config (retrieve.namespaces.<ns>.fusion) to this JSON file')
     .option('--k <n>', 'list length scored', positiveInt('--k'), 10)
     .option('--sample <n>', 'category task: a deterministic sample of N query items instead of all', positiveInt('--sample'))
-    .option('--judgements <file>', 'relevance judgements (.jsonl or .csv): query_item_id or query, item_id, grade')
+    .option(
+      '--judgements <file|review>',
+      'relevance judgements: a file (.jsonl or .csv: query_item_id or query, item_id, grade), or "review" for the marks set in the review console (/ui)',
+    )
     .option('--base-url <url>', 'OpenAI-compatible server for embedding text queries of openai versions (also OPENAI_BASE_URL)')
     .addHelpText(
       'after',
@@ -56,6 +59,9 @@ words), a catalog without tags, and a version without a lexical index.
 Judgement file lines (JSON Lines, or CSV with these column names):
   {"query_item_id": "sku-00001", "item_id": "sku-00546", "grade": 2}
   {"query": "waterproof hiking boots", "item_id": "sku-00080", "grade": 1}
+--judgements review reads instead the Good (grade 1) / Bad (grade 0) marks reviewers set in the
+review console (itemvec serve, /ui) for --org and --namespace; a pair marked under several versions
+counts once, with its latest mark. The output names the source: "judgements: review table (N marks)".
 
 Examples:
   itemvec eval
@@ -63,6 +69,7 @@ Examples:
   itemvec eval --sample 300
   itemvec eval --tune --tune-out fusion.json          # then: itemvec serve --config fusion.json
   itemvec eval --judgements samples/judgements.jsonl --no-category
+  itemvec eval --judgements review --no-category --org 00000000-0000-0000-0000-000000000001
   itemvec eval --namespace electronics --versions v2,v3 --judgements judged.csv
 ${EXIT_CODES}`,
     )
@@ -74,13 +81,22 @@ ${EXIT_CODES}`,
         .map((v) => v.trim())
         .filter(Boolean);
       if (opts.versions !== undefined && !versions?.length) throw new ConfigError('--versions needs at least one version name, e.g. v1,v2');
-      const judgements = opts.judgements ? await readJudgements(opts.judgements) : undefined;
+      const fromReview = opts.judgements === REVIEW_JUDGEMENTS;
+      let judgements: JudgementSet | undefined = opts.judgements && !fromReview ? await readJudgements(opts.judgements) : undefined;
       if (opts.tuneOut && !opts.tune) throw new ConfigError('--tune-out needs --tune');
       const retrieve = retrieveOptions(config.retrieve);
-      if (!opts.category && !judgements) throw new ConfigError('nothing to evaluate: --no-category needs --judgements FILE');
+      if (!opts.category && !opts.judgements) throw new ConfigError('nothing to evaluate: --no-category needs --judgements FILE (or review)');
       const logger = cliLogger(io);
       let lastLog = performance.now();
       await withDb(config, async (db) => {
+        if (fromReview) {
+          judgements = await readReviewJudgements(db, config.orgId, config.namespace);
+          if (judgements.judgements === 0) {
+            throw new ConfigError(
+              `the review table has no marks for org ${config.orgId}, namespace "${config.namespace}": mark neighbours Good or Bad in the review console (/ui/compare), or check --org and --namespace`,
+            );
+          }
+        }
         const report = await runEval({
           db,
           orgId: config.orgId,

@@ -16,6 +16,7 @@ import {
   type SourceFlags,
   sampleOption,
   sourceFromFlags,
+  storageOption,
   withCommon,
   withProvider,
 } from '../options.js';
@@ -24,7 +25,15 @@ import { createProgressReporter } from '../progress.js';
 type RunFlags = CommonOptions &
   ProviderFlags &
   ImageFlags &
-  SourceFlags & { index: boolean; progress: boolean; dryRun?: boolean; mode?: 'sync' | 'batch'; wait: boolean; trigger: string };
+  SourceFlags & {
+    index: boolean;
+    progress: boolean;
+    dryRun?: boolean;
+    mode?: 'sync' | 'batch';
+    wait: boolean;
+    trigger: string;
+    storage?: 'vector' | 'halfvec';
+  };
 
 export function addRunCommand(program: Command, io: CliIO): void {
   withProvider(withCommon(program.command('run')))
@@ -40,6 +49,7 @@ export function addRunCommand(program: Command, io: CliIO): void {
     .option('--no-wait', 'with --mode batch: submit and exit; a later run collects the results')
     .option('--sample <percent>', 'staged rollout: only items whose stable hash falls in this share, e.g. 5%, later 25%', sampleOption)
     .option('--no-cache', 'embed changed items even when the same model already embedded the same prompt elsewhere in the org')
+    .addOption(storageOption())
     .addOption(new Option('--modality <m>', 'text: embed the prompt; image: fetch and embed image_url (weekly job)').choices(['text', 'image']))
     .option(
       '--image-model-dir <dir>',
@@ -58,6 +68,7 @@ Examples:
   itemvec run --catalog items.parquet --namespace electronics --version v2 --json
   itemvec run --source postgres://etl@warehouse/analytics --table analytics.catalog_features_raw
   OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --model text-embedding-3-large --version v3
+  OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --model text-embedding-3-large --version v4 --storage halfvec
   itemvec run --catalog items.csv --provider openai --version v3 --dry-run      # cost before spending it
   OPENAI_API_KEY=… itemvec run --catalog items.csv --provider openai --tpm 1000000 --concurrency 10
   OPENAI_API_KEY=… itemvec run --catalog all.jsonl --provider openai --version v3 --mode batch   # backfill at half price

@@ -8,7 +8,7 @@ import { EXIT_CODES, type FileOptions, portNumber, withFiles } from '../options.
 
 export function addServeCommand(program: Command, io: CliIO): void {
   withFiles(program.command('serve'))
-    .description('serve similar items and search over HTTP, with /healthz, /readyz, /metrics and /openapi.json')
+    .description('serve similar items and search over HTTP, with the review console (/ui), /healthz, /readyz, /metrics and /openapi.json')
     .option('--host <address>', 'address to listen on (also ITEMVEC_HOST; default 127.0.0.1, 0.0.0.0 in a container)')
     .option('--port <n>', 'port (also ITEMVEC_PORT; default 8080; 0 picks a free one)', portNumber('--port'))
     .addHelpText(
@@ -18,6 +18,8 @@ Routes (a /v1 request needs "Authorization: Bearer <key>" and reads only that ke
   GET  /v1/namespaces/:ns/items/:id/similar?k=10&modality=text&version=v2
   POST /v1/namespaces/:ns/search   {"text": "waterproof hiking boots", "k": 5}  or  {"vector": [...]}
   GET  /healthz  /readyz  /metrics (Prometheus)  /openapi.json
+  GET  /ui   the review console for people: open it in a browser and paste an API key once (kept in an
+             HttpOnly cookie for the browser session); item view, side by side, Good/Bad marks, runs
 
 API keys: \`itemvec keys add --org <uuid>\` (stored as SHA-256), or serve.apiKeys in the config file
   ([{"orgId": "<uuid>", "key": "…"}] or {"orgId", "sha256"}), or ITEMVEC_API_KEYS="<uuid>=<key>,…".

@@ -8,7 +8,7 @@ import { activateVersion, createVersion, deleteVersion, listVersions, retireVers
 import { print, withDb } from '../common.js';
 import { formatVersions } from '../format.js';
 import type { CliIO } from '../io.js';
-import { type CommonOptions, configFrom, EXIT_CODES, type ProviderFlags, withCommon, withProvider } from '../options.js';
+import { type CommonOptions, configFrom, EXIT_CODES, type ProviderFlags, storageOption, withCommon, withProvider } from '../options.js';
 
 type Modality = 'text' | 'image';
 
@@ -36,12 +36,15 @@ export function addVersionsCommand(program: Command, io: CliIO): void {
   withProvider(
     lifecycle(
       'create',
-      'register a version (provider, model, dims, prompt template) without embedding anything yet',
-      '  itemvec versions create v2 --provider openai --model text-embedding-3-large --dims 1024\n  itemvec versions create v3 --namespace electronics --provider onnx',
+      'register a version (provider, model, dims, prompt template, vector storage) without embedding anything yet',
+      '  itemvec versions create v2 --provider openai --model text-embedding-3-large --dims 1024\n' +
+        '  itemvec versions create v3 --namespace electronics --provider onnx\n' +
+        '  itemvec versions create v4 --provider openai --model text-embedding-3-large --storage halfvec',
     ),
   )
+    .addOption(storageOption())
     .argument('<version>', 'the version name, e.g. v2')
-    .action(async (version: string, opts: CommonOptions & ProviderFlags & { modality: Modality }) => {
+    .action(async (version: string, opts: CommonOptions & ProviderFlags & { modality: Modality; storage?: 'vector' | 'halfvec' }) => {
       const config = configFrom({ ...opts, version }, io.env);
       // The provider is opened only to learn its model name and dims (no request is sent).
       const provider = await createProvider(config.embed.provider, { ...config.embed, apiKey: config.embed.apiKey ?? 'not-used' });
@@ -54,8 +57,14 @@ export function addVersionsCommand(program: Command, io: CliIO): void {
             dims: provider.dims,
             promptTemplate: config.prompt.template,
             textSearchConfig: config.prompt.textSearchConfig,
+            storage: config.embed.storage,
           });
-          print(io, opts.json, v, () => `version ${v.version} of ${v.namespace} (${v.modality}): ${v.provider}/${v.model}, ${v.dims}-d, ${v.status}`);
+          print(
+            io,
+            opts.json,
+            v,
+            () => `version ${v.version} of ${v.namespace} (${v.modality}): ${v.provider}/${v.model}, ${v.dims}-d ${v.storage}, ${v.status}`,
+          );
         });
       } finally {
         await provider.close();
