@@ -5,12 +5,16 @@
  *
  *   npm run bench:load -- --database-url postgres://…/db [--rows 100000] [--dims 3072] [--batch 1000]
  *                         [--paths copy,params] [--storage main,external] [--connections 1,2,4]
+ *                         [--vector-storage vector,halfvec]
  *
  * Paths: `copy` is COPY BINARY (pg-copy-streams) into a staging table and one INSERT … SELECT …
  * ON CONFLICT per slice, what a transaction on a real server uses; `params` is the same rows as
  * binary parameters of one multi-row INSERT, what a pooled handle (and PGlite over the wire) uses.
  * Storage: `main` is pgvector's default for the column (compression tried, then out of line);
  * `external` skips the compression attempt that incompressible floats never win.
+ *
+ * Vector storage: the version's own (`itemvec run --storage`): float32 in `vector`, or float16 in
+ * `half`, cast by the server on insert.
  *
  * Connections: how many slices are written at once, each in its own transaction on its own
  * connection (the loader's `run.loadConnections`).
@@ -23,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { openDb, type Queryable } from '../src/store/db.js';
 import { type ItemVectorRow, upsertItemVectors } from '../src/store/embeddings.js';
+import type { VectorStorage } from '../src/store/keys.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVersion } from '../src/store/versions.js';
 import { randomVector } from '../testkit/random.js';
@@ -37,6 +42,7 @@ const { values: o } = parseArgs({
     paths: { type: 'string', default: 'copy,params' },
     storage: { type: 'string', default: 'main,external' },
     connections: { type: 'string', default: '1' },
+    'vector-storage': { type: 'string', default: 'vector' },
     'database-url': { type: 'string', default: process.env.DATABASE_URL },
   },
 });
@@ -74,28 +80,32 @@ try {
   const original = { p: 'PLAIN', e: 'EXTERNAL', m: 'MAIN', x: 'EXTENDED' }[storage!.attstorage] ?? 'EXTENDED';
   console.log(`itemvec load benchmark · ${db.location} · ${server!.version.split(' on ')[0]} · pgvector ${pgvector?.extversion} · ${machineLine(machine())}`);
   console.log(`${rows} rows × ${dims}-d, ${batch} rows per transaction; the column's own storage is ${original}`);
-  console.log('path    storage    conns  seconds  rows/s');
+  console.log('path    storage    vectors  conns  seconds  rows/s');
   for (const setting of o.storage!.split(',')) {
     await db.exec(`ALTER TABLE item_embeddings ALTER COLUMN vector SET STORAGE ${setting === 'external' ? 'EXTERNAL' : original}`);
     for (const path of o.paths!.split(',')) {
       for (const connections of connectionsList) {
-        const key = { orgId, namespace: `load-${path}-${setting}-${connections}`, modality: 'text' as const, version: 'v1' };
-        await ensureVersion(db, { ...key, provider: 'bench', model: 'm', dims, promptTemplate: 't', textSearchConfig: 'english' });
-        const started = performance.now();
-        let next = 0;
-        // Each worker takes the next slice: `connections` transactions in flight at most.
-        const worker = async () => {
-          for (let i = next; i < rows; i = next) {
-            next += batch;
-            const part = slice(i, Math.min(batch, rows - i));
-            await db.transaction((tx) => upsertItemVectors(path === 'copy' ? tx : withoutCopy(tx), key, 'm', part));
-          }
-        };
-        await Promise.all(Array.from({ length: connections }, worker));
-        const s = (performance.now() - started) / 1000;
-        console.log(`${path.padEnd(8)}${setting.padEnd(11)}${String(connections).padStart(5)}${s.toFixed(1).padStart(9)}  ${Math.round(rows / s)}`);
-        await db.query('DELETE FROM item_embeddings WHERE org_id = $1 AND namespace = $2', [orgId, key.namespace]);
-        await db.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2', [orgId, key.namespace]);
+        for (const vectors of o['vector-storage']!.split(',') as VectorStorage[]) {
+          const key = { orgId, namespace: `load-${path}-${setting}-${connections}-${vectors}`, modality: 'text' as const, version: 'v1' };
+          await ensureVersion(db, { ...key, provider: 'bench', model: 'm', dims, promptTemplate: 't', textSearchConfig: 'english', storage: vectors });
+          const started = performance.now();
+          let next = 0;
+          // Each worker takes the next slice: `connections` transactions in flight at most.
+          const worker = async () => {
+            for (let i = next; i < rows; i = next) {
+              next += batch;
+              const part = slice(i, Math.min(batch, rows - i));
+              await db.transaction((tx) => upsertItemVectors(path === 'copy' ? tx : withoutCopy(tx), key, 'm', part));
+            }
+          };
+          await Promise.all(Array.from({ length: connections }, worker));
+          const s = (performance.now() - started) / 1000;
+          console.log(
+            `${path.padEnd(8)}${setting.padEnd(11)}${vectors.padEnd(8)}${String(connections).padStart(6)}${s.toFixed(1).padStart(9)}  ${Math.round(rows / s)}`,
+          );
+          await db.query('DELETE FROM item_embeddings WHERE org_id = $1 AND namespace = $2', [orgId, key.namespace]);
+          await db.query('DELETE FROM embedding_versions WHERE org_id = $1 AND namespace = $2', [orgId, key.namespace]);
+        }
       }
     }
   }
