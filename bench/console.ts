@@ -30,6 +30,7 @@ import { mulberry32 } from '../testkit/random.js';
 import { catalogRows, writeCatalog } from './catalog.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
+import { percentile, round } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -50,8 +51,6 @@ const orgId = randomUUID();
 const namespace = `console-bench-${process.pid}`;
 const KEY = `bench-${randomUUID()}`;
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 interface Timings {
   server_ms: { p50: number; p95: number; max: number };
@@ -89,7 +88,7 @@ try {
     logger: createLogger({ level: 'warn' }),
   });
   const loadS = (performance.now() - started) / 1000;
-  say(`  loaded ${summary.embedded} items in ${round(loadS)} s`);
+  say(`  loaded ${summary.embedded} items in ${round(loadS, 1)} s`);
 
   const app = await buildServer({ db, settings: serveSettings(config), logger: createLogger({ level: 'silent' }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -123,8 +122,8 @@ try {
       }
       for (const xs of [server, client, bytes]) xs.sort((a, b) => a - b);
       const t: Timings = {
-        server_ms: { p50: round(percentile(server, 50)), p95: round(percentile(server, 95)), max: round(server[server.length - 1]!) },
-        client_ms: { p50: round(percentile(client, 50)), p95: round(percentile(client, 95)) },
+        server_ms: { p50: round(percentile(server, 50), 1), p95: round(percentile(server, 95), 1), max: round(server[server.length - 1]!, 1) },
+        client_ms: { p50: round(percentile(client, 50), 1), p95: round(percentile(client, 95), 1) },
         bytes: { p50: percentile(bytes, 50), max: bytes[bytes.length - 1]! },
       };
       say(`  ${label}: server p50/p95 ${t.server_ms.p50}/${t.server_ms.p95} ms, page ${t.bytes.p50}–${t.bytes.max} bytes`);
@@ -133,7 +132,7 @@ try {
     const q = `namespace=${namespace}&k=${k}`;
     const itemView = await measure('item view', (id) => `/ui/items/${encodeURIComponent(id)}?${q}`);
     const compareView = await measure('side by side', (id) => `/ui/compare?item=${encodeURIComponent(id)}&${q}&right_mode=dense`);
-    result = { load_s: round(loadS), item_view: itemView, compare_view: compareView };
+    result = { load_s: round(loadS, 1), item_view: itemView, compare_view: compareView };
   } finally {
     await app.close();
   }

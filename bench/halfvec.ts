@@ -43,9 +43,10 @@ import { upsertItemVectors } from '../src/store/embeddings.js';
 import type { VectorStorage } from '../src/store/keys.js';
 import { migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, ensureVersion, getVersion, type VersionSpec, vectorIndexShape } from '../src/store/versions.js';
-import { mulberry32 } from '../testkit/random.js';
+import { cosine, mulberry32, unit } from '../testkit/random.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
+import { round } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'bench', '.out', 'halfvec');
@@ -75,7 +76,6 @@ const TIE = 1e-6;
 const STORAGES: VectorStorage[] = ['vector', 'halfvec'];
 const logger = createLogger({ level: 'warn' });
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const since = (t: number) => (performance.now() - t) / 1000;
 
 /** The catalog as JSON Lines (scripts/flipkart-catalog.ts), made once. */
@@ -140,6 +140,7 @@ function isometry(from: number, to: number): Float32Array[] {
         for (let i = 0; i < to; i++) v[i]! -= dot * u[i]!;
       }
     }
+    // In float64: the Gram-Schmidt passes above need the precision (unit() returns float32).
     let norm = 0;
     for (let i = 0; i < to; i++) norm += v[i]! * v[i]!;
     norm = Math.sqrt(norm);
@@ -159,24 +160,10 @@ function project(rows: Float32Array[], v: Float32Array): Float32Array {
     out[i] = dot;
   }
   // Renormalised: float32 rounding of the product leaves the norm a hair off 1.
-  let norm = 0;
-  for (let i = 0; i < out.length; i++) norm += out[i]! * out[i]!;
-  const inv = 1 / Math.sqrt(norm);
-  for (let i = 0; i < out.length; i++) out[i]! *= inv;
-  return out;
+  return unit(out);
 }
 
-function cosineDistance(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
-}
+const cosineDistance = (a: Float32Array, b: Float32Array) => 1 - cosine(a, b);
 
 /** Load `vectors` into a version of `storage` through the store's write path, one transaction per batch; seconds. */
 async function load(db: Db, spec: VersionSpec, vectors: Map<string, Float32Array>): Promise<number> {

@@ -38,6 +38,7 @@ import { ensureVersion, type VersionSpec } from '../src/store/versions.js';
 import { catalogRows } from './catalog.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
+import { percentile, round } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -110,8 +111,6 @@ interface Truth {
 }
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();

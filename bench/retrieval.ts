@@ -36,6 +36,7 @@ import { ensureVectorIndex, ensureVersion, type VersionSpec, vectorIndexShape } 
 import { mulberry32, randomVector } from '../testkit/random.js';
 import { machine, machineLine } from './machine.js';
 import { peakRssMb } from './peak-rss.js';
+import { percentile, round } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -61,8 +62,6 @@ const orgId = randomUUID();
 const API_KEY = `bench-${randomUUID()}`;
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** Item i of a clustered set: its cluster's centroid plus Gaussian noise of about the same norm, normalised. */
 function clusteredBatch(dims: number, clusters: Float32Array[], from: number, count: number): Float32Array[] {

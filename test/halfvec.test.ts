@@ -19,6 +19,7 @@ import { type Db, type Queryable, sqlLiteral } from '../src/store/db.js';
 import { reuseVectors, upsertItemVectors } from '../src/store/embeddings.js';
 import { recordFailures } from '../src/store/failures.js';
 import { deleteVersion, ensureVectorIndex, ensureVersion, listVersions, type VersionSpec, vectorIndexShape } from '../src/store/versions.js';
+import { captureSimilarQuery } from '../testkit/capture-query.js';
 import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
 import { hashProvider } from '../testkit/hash-provider.js';
 import { cosine, nearVector, randomVector } from '../testkit/random.js';
@@ -88,32 +89,6 @@ async function genericPlan(db: Db, sql: string, params: unknown[]): Promise<stri
       await tx.exec('DEALLOCATE halfvec_generic');
     }
   });
-}
-
-/** The nearest-neighbour query similar() sends (the one with the `nn` CTE), with its parameters. */
-async function similarQuery(db: Db, q: Parameters<typeof similar>[1]): Promise<{ sql: string; params: unknown[] }> {
-  const seen: Array<{ sql: string; params: unknown[] }> = [];
-  const spy: Db = {
-    driver: db.driver,
-    location: db.location,
-    query: (sql, params) => db.query(sql, params),
-    exec: (sql) => db.exec(sql),
-    close: () => db.close(),
-    transaction: (fn) =>
-      db.transaction((tx) =>
-        fn({
-          query<R>(sql: string, params?: unknown[]) {
-            seen.push({ sql, params: params ?? [] });
-            return tx.query<R>(sql, params);
-          },
-          exec: (sql) => tx.exec(sql),
-        }),
-      ),
-  };
-  await similar(spy, q);
-  const nn = seen.find((c) => c.sql.includes('WITH nn AS'));
-  assert.ok(nn, 'similar() ran a nearest-neighbour query');
-  return nn;
 }
 
 function storageContract(name: string, driver: Db['driver']) {
@@ -257,7 +232,7 @@ function storageContract(name: string, driver: Db['driver']) {
         const [idx] = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = $1', [shape.name]);
         assert.match(idx?.indexdef ?? '', new RegExp(`USING hnsw \\(\\(\\(half\\)::halfvec\\(${dims}\\)\\) halfvec_cosine_ops\\) WHERE`));
 
-        const nn = await similarQuery(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 5 });
+        const nn = await captureSimilarQuery(db, { orgId: s.orgId, namespace: s.namespace, itemId: 'q', k: 5 });
         const used = await plan(db, nn.sql, nn.params);
         assert.match(used, new RegExp(`Index Scan using ${shape.name}`), used);
         assert.match(used, new RegExp(`Order By: \\(\\(half\\)::halfvec\\(${dims}\\) <=>`), used);
@@ -291,7 +266,7 @@ function storageContract(name: string, driver: Db['driver']) {
         [a, shapeA],
         [b, shapeB],
       ] as const) {
-        const nn = await similarQuery(db, { orgId: s.orgId, namespace: 'mixed', itemId: 'q', k: 5 });
+        const nn = await captureSimilarQuery(db, { orgId: s.orgId, namespace: 'mixed', itemId: 'q', k: 5 });
         assert.match(await plan(db, nn.sql, nn.params), new RegExp(`Index Scan using ${shape.name}`));
         const { candidates } = await similar(db, { orgId: s.orgId, namespace: 'mixed', itemId: 'q', k: 5, mode: 'dense' });
         assert.deepEqual(

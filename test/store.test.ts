@@ -13,53 +13,17 @@ import { before, describe, test } from 'node:test';
 import { ConfigError, DatabaseError, NotFoundError } from '../src/errors.js';
 import { search, similar } from '../src/retrieve/similar.js';
 import { parseBlendEmbeddingVersion, resolveVersion } from '../src/retrieve/version.js';
-import { type Db, openDb, type Queryable } from '../src/store/db.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { countItemVectors, getCatalogItem, lookupExisting, upsertCatalogItems, upsertItemVectors } from '../src/store/embeddings.js';
 import { clearFailures, type FailureRecord, listFailures, recordFailures } from '../src/store/failures.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
 import { ensureVectorIndex, ensureVersion, getActiveVersion, listVersions, vectorIndexShape } from '../src/store/versions.js';
+import { type Captured, captureSimilarQuery } from '../testkit/capture-query.js';
 import { tempDir } from '../testkit/fixtures.js';
 import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
 import { cosine, nearVector, randomVector } from '../testkit/random.js';
 import { catalogItem, keyOf, seed, spec, vectorRow } from '../testkit/seed.js';
 import { useTestDb } from '../testkit/test-db.js';
-
-/** The text of the `nn` query that similar()/search() send inside their transaction, with its parameters. */
-interface Captured {
-  sql: string;
-  params: unknown[];
-}
-
-/** A Db that records the statements run inside its transactions. */
-function spying(db: Db, seen: Captured[]): Db {
-  return {
-    driver: db.driver,
-    location: db.location,
-    query: (sql, params) => db.query(sql, params),
-    exec: (sql) => db.exec(sql),
-    close: () => db.close(),
-    transaction: (fn) =>
-      db.transaction((tx) => {
-        const recording: Queryable = {
-          query<R>(sql: string, params?: unknown[]) {
-            seen.push({ sql, params: params ?? [] });
-            return tx.query<R>(sql, params);
-          },
-          exec: (sql) => tx.exec(sql),
-        };
-        return fn(recording);
-      }),
-  };
-}
-
-/** The similarity query similar() ran (the one with the `nn` CTE). */
-async function captureSimilarQuery(db: Db, q: Parameters<typeof similar>[1]): Promise<Captured> {
-  const seen: Captured[] = [];
-  await similar(spying(db, seen), q);
-  const nn = seen.find((c) => c.sql.includes('WITH nn AS'));
-  assert.ok(nn, `similar() ran no nearest-neighbour query; saw: ${seen.map((c) => c.sql).join(' | ')}`);
-  return nn;
-}
 
 /**
  * EXPLAIN a captured query in a transaction with the same session settings. With a handful of rows

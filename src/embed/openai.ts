@@ -47,7 +47,7 @@ const DEFAULT_CONCURRENCY = 10;
  */
 const RESPONSE_FLOATS = 512 * 3072;
 
-export function defaultBatchInputs(dims: number): number {
+function defaultBatchInputs(dims: number): number {
   return Math.max(1, Math.min(OPENAI_LIMITS.maxBatchInputs, Math.floor(RESPONSE_FLOATS / dims)));
 }
 
