@@ -96,7 +96,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'ITEMVEC_PUSHGATEWAY_URL', path: 'metrics.pushgatewayUrl', help: 'Prometheus Pushgateway a one-shot run pushes its metrics to' },
   { name: 'ITEMVEC_METRICS_HOST', path: 'metrics.host', help: 'where itemvec worker serves /metrics (default 127.0.0.1)' },
   { name: 'ITEMVEC_METRICS_PORT', path: 'metrics.port', help: "port of the worker's /metrics (default 9464)" },
-  { name: 'ITEMVEC_LOAD_CONNECTIONS', path: 'run.loadConnections', help: 'slices loaded at once on a Postgres server, one connection each (default 1)' },
+  { name: 'ITEMVEC_LOAD_CONNECTIONS', path: 'run.loadConnections', help: 'slices loaded at once on a Postgres server, one connection each (default 2)' },
   {
     name: 'ITEMVEC_PROGRESS_INTERVAL',
     path: 'run.progressIntervalSeconds',

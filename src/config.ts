@@ -274,7 +274,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
     objects: {},
     run: {
       loadBatchSize: 500,
-      loadConnections: 1,
+      loadConnections: 2,
       alertFailureRate: 0.05,
       createIndex: true,
       mode: 'sync',

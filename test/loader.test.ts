@@ -89,7 +89,7 @@ async function load(namespace: string, connections: number, handle: Db) {
       generatedAt: new Date(),
     });
   }
-  return { flush: () => loader.flush(true), stats };
+  return { flush: () => loader.flush(true), loader, stats };
 }
 
 const count = async (namespace: string) =>
@@ -122,5 +122,31 @@ describe('loader connections', () => {
     const loaded = await count('failing');
     assert.ok(loaded <= 85 && loaded % 10 === 0, `${loaded} rows`);
     assert.equal(stats.embedded, loaded);
+  });
+
+  test('room: a held-back producer resumes once a slice is taken, long before the backlog is written', async () => {
+    const { counted } = counting(db);
+    const { flush, loader, stats } = await load('room', 1, counted);
+    let loadedWhenResumed: number | undefined;
+    // 95 buffered, room for fewer than 90: the first slice taken (10 items) is enough.
+    const waiting = loader.room(90).then(() => {
+      loadedWhenResumed = stats.embedded;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(loadedWhenResumed, undefined, 'no room before a flush takes anything');
+    const flushed = flush();
+    await waiting;
+    assert.ok(loadedWhenResumed! <= 10, `${loadedWhenResumed} of 95 items were written before the producer could go on`);
+    await flushed;
+    assert.equal(await count('room'), 95);
+  });
+
+  test('room: a write that fails wakes a held-back producer with its error instead of leaving it waiting', async () => {
+    const { counted } = counting(db, 1);
+    const { flush, loader } = await load('room-failing', 1, counted);
+    // 95 buffered and room only below 10: no slice taken gets there before the first write fails.
+    const waiting = loader.room(10);
+    await assert.rejects(flush(), /transaction 1 failed/);
+    await assert.rejects(waiting, /transaction 1 failed/);
   });
 });

@@ -199,9 +199,9 @@ describe('openai provider configuration', () => {
     const p = await createOpenAIProvider({ apiKey: 'sk-test', model: 'text-embedding-ada-002' });
     assert.equal(p.dims, 1536);
     assert.equal(p.maxInputTokens, 8191);
-    // Inputs per request keep one response near 512 × 3072 floats, within the API's 2,048.
-    assert.equal(p.maxBatchInputs, 1024);
-    assert.equal((await createOpenAIProvider({ apiKey: 'sk-test', model: 'text-embedding-3-large' })).maxBatchInputs, 512);
+    // Inputs per request keep one response near 256 × 3072 floats, within the API's 2,048.
+    assert.equal(p.maxBatchInputs, 512);
+    assert.equal((await createOpenAIProvider({ apiKey: 'sk-test', model: 'text-embedding-3-large' })).maxBatchInputs, 256);
     assert.equal((await createOpenAIProvider({ apiKey: 'sk-test', model: 'text-embedding-3-small', dims: 256 })).maxBatchInputs, 2048);
     assert.equal(p.maxBatchTokens, 300_000);
     assert.equal(p.concurrency, 10);

@@ -10,7 +10,7 @@ import { createLocalUseProvider } from '../src/embed/local-use.js';
 import type { EmbeddingProvider } from '../src/embed/provider.js';
 import { runEmbeddingJob } from '../src/pipeline/run.js';
 import { similar } from '../src/retrieve/similar.js';
-import { openDb } from '../src/store/db.js';
+import { type Db, openDb } from '../src/store/db.js';
 import { listFailures } from '../src/store/failures.js';
 import { quietLogger, sampleItems, tempDir, testConfig, writeJsonl } from '../testkit/fixtures.js';
 import { connectTestPostgres, needServer, TEST_PG_URL } from '../testkit/local-postgres.js';
@@ -38,6 +38,7 @@ test('with DATABASE_URL the job runs unchanged through the pg driver', async () 
   const db = await openDb({ databaseUrl: server.url, home });
   try {
     assert.equal(db.driver, 'pg');
+    assert.equal(db.parallelTransactions, false, 'PGlite over the wire is one session');
     const { candidates } = await similar(db, { orgId: config.orgId, namespace: 'default', itemId: 'wire-0002', k: 2 });
     assert.deepEqual(
       candidates.map((c) => c.category),
@@ -46,6 +47,45 @@ test('with DATABASE_URL the job runs unchanged through the pg driver', async () 
   } finally {
     await db.close();
   }
+});
+
+test('loads run one transaction at a time where the database is one session, several where it is a server', async () => {
+  const server = await startPgliteServer();
+  after(() => server.close());
+  const home = await tempDir();
+  /** The most transactions open at once while a run loads slices of 3 with four load connections. */
+  const peakTransactions = async (namespace: string, parallelTransactions: boolean) => {
+    const file = await writeJsonl(path.join(home, `${namespace}.jsonl`), sampleItems(24, namespace));
+    const db = await openDb({ databaseUrl: server.url, home });
+    let open = 0;
+    let peak = 0;
+    const counting: Db = {
+      ...db,
+      parallelTransactions,
+      async transaction(fn) {
+        peak = Math.max(peak, ++open);
+        try {
+          return await db.transaction(fn);
+        } finally {
+          open -= 1;
+        }
+      },
+    };
+    try {
+      const config = testConfig(home, { databaseUrl: server.url, namespace, run: { loadBatchSize: 3, loadConnections: 4 } });
+      const summary = await runEmbeddingJob({ config, source: { kind: 'file', path: file }, provider: local, logger, db: counting });
+      assert.equal(summary.embedded, 24);
+      return peak;
+    } finally {
+      await db.close();
+    }
+  };
+  // Over the wire, two transactions at once interleave their protocol messages in PGlite's single
+  // session and can stall for good (a 5,000-item run did): the job must not try.
+  assert.equal(await peakTransactions('one-session', false), 1);
+  // The same run on what claims to be a server does use the connections, so the first figure is the
+  // job's choice, not an accident of timing.
+  assert.ok((await peakTransactions('server', true)) > 1);
 });
 
 test('the job reads a staging table on a Postgres server', async (t) => {

@@ -17,6 +17,7 @@ function spying(db: Db, seen: Captured[]): Db {
   return {
     driver: db.driver,
     location: db.location,
+    parallelTransactions: db.parallelTransactions,
     query: (sql, params) => db.query(sql, params),
     exec: (sql) => db.exec(sql),
     close: () => db.close(),

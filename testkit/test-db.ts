@@ -114,6 +114,9 @@ function forwardingDb(whenOpen: () => Promise<Db>, now: () => Db): Db {
     get location() {
       return now().location;
     },
+    get parallelTransactions() {
+      return now().parallelTransactions;
+    },
     get pglite() {
       return now().pglite;
     },

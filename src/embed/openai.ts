@@ -39,13 +39,16 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_CONCURRENCY = 10;
 
 /**
- * Floats one response may carry by default: 512 inputs at 3072-d, 1,024 at 1536-d, the API's 2,048
- * at 768-d or less. Memory held for requests is in flight × inputs × dims: at 2,048 × 3072-d a
- * response is 25 MB decoded after 33 MB of base64, so ten in flight held ~600 MB and a run's peak
- * RSS grew with the catalog until the window filled (bench/README.md, "Memory"). Smaller requests
- * also come back sooner, so loading starts earlier.
+ * Floats one response may carry by default: 256 inputs at 3072-d, 512 at 1536-d, 1,024 at 768-d,
+ * the API's 2,048 at 384-d or less. Memory held for requests is in flight × inputs × dims: at
+ * 2,048 × 3072-d a response is 25 MB decoded after 33 MB of base64, so ten in flight held ~600 MB
+ * and a run's peak RSS grew with the catalog until the window filled (bench/README.md, "Memory").
+ * Smaller requests also come back one after another instead of all at once, so loading overlaps the
+ * requests still out: 256 × 3072 made a 5,000-item cold run ~10 % faster than 512 × 3072 on a
+ * server (bench/README.md, "On a PostgreSQL server"), and at ~100 tokens an item a request still
+ * carries ~25,000 tokens, far from any tier's requests-per-minute limit.
  */
-const RESPONSE_FLOATS = 512 * 3072;
+const RESPONSE_FLOATS = 256 * 3072;
 
 function defaultBatchInputs(dims: number): number {
   return Math.max(1, Math.min(OPENAI_LIMITS.maxBatchInputs, Math.floor(RESPONSE_FLOATS / dims)));

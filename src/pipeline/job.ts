@@ -228,7 +228,7 @@ export async function runJob<Extra extends object>(options: RunOptions, definiti
       modality: config.modality,
       model: model.model,
       batchSize: config.run.loadBatchSize,
-      connections: db.driver === 'pg' ? config.run.loadConnections : 1,
+      connections: db.parallelTransactions ? config.run.loadConnections : 1,
       stats,
       lexical: model.lexical,
     });

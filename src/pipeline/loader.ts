@@ -52,6 +52,10 @@ export interface LexicalIndexing {
 export class Loader {
   private buffer: EmbeddedItem[] = [];
   private part = 0;
+  /** Producers held back by `room`, woken whenever the buffer shrinks or a flush ends. */
+  private readonly waiting = new Set<() => void>();
+  /** The first failed write of any flush, for `room`. */
+  private failure: { error: unknown } | undefined;
 
   constructor(private readonly o: LoaderOptions) {}
 
@@ -59,9 +63,23 @@ export class Loader {
     this.buffer.push(embedded);
   }
 
-  /** Items waiting to be written. */
-  get buffered(): number {
-    return this.buffer.length;
+  /**
+   * Back-pressure for a producer: resolves once fewer than `limit` items wait to be written, and
+   * throws if a write failed meanwhile. It wakes as soon as a flush takes a slice, not when the
+   * whole backlog is written: waiting for that would leave the producer's requests idle behind a
+   * busy loader and the loader idle behind them after. A flush must be under way or asked for
+   * (the job asks for one whenever it adds items).
+   */
+  async room(limit: number): Promise<void> {
+    while (this.buffer.length >= limit) {
+      if (this.failure) throw this.failure.error;
+      await new Promise<void>((resolve) => this.waiting.add(resolve));
+    }
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting) resolve();
+    this.waiting.clear();
   }
 
   /**
@@ -80,6 +98,7 @@ export class Loader {
     try {
       while (!failure && (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0))) {
         const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
+        this.wake();
         for (const group of groups) {
           const key = await this.writeParquet(group);
           while (writing.size >= connections) await Promise.race(writing);
@@ -94,8 +113,12 @@ export class Loader {
           writing.add(rows);
         }
       }
+    } catch (error) {
+      failure ??= { error };
     } finally {
       await Promise.all(writing);
+      this.failure ??= failure;
+      this.wake();
     }
     if (failure) throw failure.error;
   }

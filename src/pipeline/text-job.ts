@@ -265,7 +265,7 @@ export async function runTextJob(options: RunOptions): Promise<RunSummary> {
             }
             // Back-pressure: no new request while two finished ones wait to be loaded, so vectors never
             // pile up in memory and a crash re-embeds little more than the requests in flight.
-            if (loader.buffered >= 2 * provider.maxBatchInputs) await loads.idle();
+            await loader.room(2 * provider.maxBatchInputs);
             await scheduler.add({ ...change, key }, chunks);
           }
         }

@@ -34,6 +34,12 @@ export interface Db extends Queryable {
   readonly driver: 'pg' | 'pglite';
   /** Where the data lives, safe to log (the password is masked). */
   readonly location: string;
+  /**
+   * Whether transactions on separate connections run at once: true on a Postgres server. PGlite is
+   * one session, in-process or served over the wire (pglite-socket), so parallel loads there would
+   * only queue, or, over the wire, interleave one another's protocol messages and stall.
+   */
+  readonly parallelTransactions: boolean;
   /** The embedded instance (PGlite driver only), for code that must share its single session: the pg-boss queue in embedded mode. */
   readonly pglite?: PGlite;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -66,12 +72,12 @@ async function openPg(url: string, max: number): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'itemvec' });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  let copyIn: boolean;
+  let pgliteOverWire: boolean;
   try {
     const client = await pool.connect();
     // PGlite served over the wire (pglite-socket, tests) answers one protocol message at a time and
     // loses sync on COPY FROM STDIN; it gets the binary-parameter path. Real servers take COPY.
-    copyIn = !/PGlite/.test((await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '');
+    pgliteOverWire = /PGlite/.test((await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '');
     client.release();
   } catch (err) {
     await pool.end().catch(() => {});
@@ -112,6 +118,7 @@ async function openPg(url: string, max: number): Promise<Db> {
   return {
     driver: 'pg',
     location,
+    parallelTransactions: !pgliteOverWire,
     ...base,
     async transaction(fn) {
       const client = await pool.connect().catch((err: unknown) => {
@@ -119,7 +126,7 @@ async function openPg(url: string, max: number): Promise<Db> {
       });
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap((sql, params) => client.query(sql, params), copyIn ? client : undefined));
+        const result = await fn(wrap((sql, params) => client.query(sql, params), pgliteOverWire ? undefined : client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -183,6 +190,7 @@ async function openPglite(dataDir: string, lockWaitSeconds: number): Promise<Db>
   return {
     driver: 'pglite',
     location: dataDir,
+    parallelTransactions: false,
     pglite: db,
     ...wrap(db),
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),

@@ -59,7 +59,9 @@ type StatsRow = { lexeme: string | null; documents: number; length: string };
  * corpus statistics moved by the difference. Run it inside the transaction that writes the items'
  * vectors, so the two sides never disagree. Statistics rows are locked in one order (corpus, then
  * lexemes sorted by the database), so concurrent loads of a version wait for each other instead of
- * deadlocking.
+ * deadlocking. Postings go in in their primary key's order: a 500-item slice's ~15,000 index inserts
+ * then walk the btree once instead of jumping across it (67–71 ms against 110–180 ms in item order
+ * on PostgreSQL 15, bench/README.md, "On a PostgreSQL server").
  */
 export async function writeLexicalDocuments(tx: Queryable, key: VersionKey, textSearchConfig: string, docs: LexicalDocument[]): Promise<void> {
   // The last one of an item wins, as for its vector.
@@ -101,6 +103,7 @@ export async function writeLexicalDocuments(tx: Queryable, key: VersionKey, text
      ), postings AS (
        INSERT INTO lexical_postings (org_id, namespace, version, lexeme, item_id, tf, length)
        SELECT $1, $2, $3, a.lexeme, a.item_id, a.tf, d.length FROM analysed a JOIN documents d USING (item_id)
+       ORDER BY a.lexeme, a.item_id
      )
      SELECT a.lexeme, count(*)::int AS documents, '0' AS length FROM analysed a GROUP BY a.lexeme
      UNION ALL
