@@ -52,26 +52,34 @@ export interface LexicalIndexing {
 export class Loader {
   private buffer: EmbeddedItem[] = [];
   private part = 0;
-  /** Producers held back by `room`, woken whenever the buffer shrinks or a flush ends. */
+  /** Items taken from the buffer by a flush whose rows are not committed yet. */
+  private taken = 0;
+  /** Producers held back by `room`, woken whenever a slice's write ends or a flush ends. */
   private readonly waiting = new Set<() => void>();
   /** The first failed write of any flush, for `room`. */
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly o: LoaderOptions) {}
 
+  /** Slices written at once. */
+  get connections(): number {
+    return this.o.connections ?? 1;
+  }
+
   add(embedded: EmbeddedItem): void {
     this.buffer.push(embedded);
   }
 
   /**
-   * Back-pressure for a producer: resolves once fewer than `limit` items wait to be written, and
-   * throws if a write failed meanwhile. It wakes as soon as a flush takes a slice, not when the
-   * whole backlog is written: waiting for that would leave the producer's requests idle behind a
-   * busy loader and the loader idle behind them after. A flush must be under way or asked for
-   * (the job asks for one whenever it adds items).
+   * Back-pressure for a producer: resolves once fewer than `limit` items are unwritten (buffered, or
+   * in a slice not committed yet), and throws if a write failed meanwhile. That bounds both memory
+   * and what a crash can lose to `limit` plus the requests in flight. It wakes as soon as one slice
+   * commits, not when the whole backlog is written: waiting for that would leave the producer's
+   * requests idle behind a busy loader and the loader idle behind them after. A flush must be under
+   * way or asked for (the job asks for one whenever it adds items).
    */
   async room(limit: number): Promise<void> {
-    while (this.buffer.length >= limit) {
+    while (this.buffer.length + this.taken >= limit) {
       if (this.failure) throw this.failure.error;
       await new Promise<void>((resolve) => this.waiting.add(resolve));
     }
@@ -91,23 +99,36 @@ export class Loader {
     // A pipeline: the next slice's Parquet part is encoded (CPU, here) while earlier slices' rows
     // travel to Postgres (I/O, there), up to `connections` of them at once. Each slice still writes
     // its part before its rows, and no write is left running when flush returns or throws.
-    const connections = this.o.connections ?? 1;
+    const connections = this.connections;
     const writing = new Set<Promise<void>>();
     // The first failed write; the writes still running are waited for before it is thrown.
     let failure: { error: unknown } | undefined;
+    // This flush's share of `taken`: a slice's items leave it when its write ends; in `finally`, the
+    // rest (groups a failure left unwritten).
+    let held = 0;
+    const release = (items: number) => {
+      held -= items;
+      this.taken -= items;
+      this.wake();
+    };
     try {
       while (!failure && (this.buffer.length >= this.o.batchSize || (all && this.buffer.length > 0))) {
-        const { groups } = groupByTenant(this.buffer.splice(0, this.o.batchSize), (e) => e.item);
-        this.wake();
-        for (const group of groups) {
+        const slice = this.buffer.splice(0, this.o.batchSize);
+        held += slice.length;
+        this.taken += slice.length;
+        for (const group of groupByTenant(slice, (e) => e.item).groups) {
           const key = await this.writeParquet(group);
           while (writing.size >= connections) await Promise.race(writing);
           if (failure) break;
           const rows: Promise<void> = this.writeRows(group, key).then(
-            () => void writing.delete(rows),
+            () => {
+              writing.delete(rows);
+              release(group.length);
+            },
             (error: unknown) => {
               writing.delete(rows);
               failure ??= { error };
+              release(group.length);
             },
           );
           writing.add(rows);
@@ -118,7 +139,7 @@ export class Loader {
     } finally {
       await Promise.all(writing);
       this.failure ??= failure;
-      this.wake();
+      release(held);
     }
     if (failure) throw failure.error;
   }
