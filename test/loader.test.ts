@@ -149,4 +149,13 @@ describe('loader connections', () => {
     await assert.rejects(flush(), /transaction 1 failed/);
     await assert.rejects(waiting, /transaction 1 failed/);
   });
+
+  test('room: a failed write that frees room still stops the producer with its error', async () => {
+    const { counted } = counting(db, 1);
+    const { flush, loader } = await load('room-freed', 1, counted);
+    // 95 unwritten, room below 90: the failed first slice (10 items) leaves 85, under the limit.
+    const waiting = loader.room(90);
+    await assert.rejects(flush(), /transaction 1 failed/);
+    await assert.rejects(waiting, /transaction 1 failed/);
+  });
 });

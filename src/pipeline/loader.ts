@@ -79,8 +79,10 @@ export class Loader {
    * way or asked for (the job asks for one whenever it adds items).
    */
   async room(limit: number): Promise<void> {
-    while (this.buffer.length + this.taken >= limit) {
+    for (;;) {
+      // Checked first: a failed write's release frees room, and the producer must not take that as a go.
       if (this.failure) throw this.failure.error;
+      if (this.buffer.length + this.taken < limit) return;
       await new Promise<void>((resolve) => this.waiting.add(resolve));
     }
   }
@@ -101,8 +103,13 @@ export class Loader {
     // its part before its rows, and no write is left running when flush returns or throws.
     const connections = this.connections;
     const writing = new Set<Promise<void>>();
-    // The first failed write; the writes still running are waited for before it is thrown.
+    // The first failed write; the writes still running are waited for before it is thrown. Recorded
+    // for `room` at once, before the failed slice's release wakes a held-back producer.
     let failure: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      this.failure ??= failure;
+    };
     // This flush's share of `taken`: a slice's items leave it when its write ends; in `finally`, the
     // rest (groups a failure left unwritten).
     let held = 0;
@@ -127,7 +134,7 @@ export class Loader {
             },
             (error: unknown) => {
               writing.delete(rows);
-              failure ??= { error };
+              fail(error);
               release(group.length);
             },
           );
@@ -135,10 +142,9 @@ export class Loader {
         }
       }
     } catch (error) {
-      failure ??= { error };
+      fail(error);
     } finally {
       await Promise.all(writing);
-      this.failure ??= failure;
       release(held);
     }
     if (failure) throw failure.error;
